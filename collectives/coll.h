@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Collective algorithms: each one turns the arguments of a call into a
+ * schedule (core/sched.h) for one rank.  They are pure functions of
+ * (arguments, rank, nranks): no I/O, so the simulator in tests/sim runs them
+ * for any rank count inside one process.
+ */
+#ifndef TUTTI_COLL_H
+#define TUTTI_COLL_H
+
+#include "core/sched.h"
+#include "tutti.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TUTTI_COLL_MAP(X)                                                      \
+    X(ALLREDUCE, allreduce)                                                    \
+    X(BROADCAST, broadcast)                                                    \
+    X(ALLGATHER, allgather)                                                    \
+    X(REDUCE_SCATTER, reduce_scatter)                                          \
+    X(REDUCE, reduce)                                                          \
+    X(BARRIER, barrier)
+
+typedef enum {
+#define TUTTI_COLL_ENUM_(UP, low) TUTTI_COLL_##UP,
+    TUTTI_COLL_MAP(TUTTI_COLL_ENUM_)
+#undef TUTTI_COLL_ENUM_
+        TUTTI_NUM_COLLS
+} tutti_coll_t;
+
+#define TUTTI_ALGO_MAP(X)                                                      \
+    X(RING, ring)                                                              \
+    X(TREE, tree)                                                              \
+    X(RD, rd)                                                                  \
+    X(DISSEMINATION, dissemination)
+
+typedef enum {
+#define TUTTI_ALGO_ENUM_(UP, low) TUTTI_ALGO_##UP,
+    TUTTI_ALGO_MAP(TUTTI_ALGO_ENUM_)
+#undef TUTTI_ALGO_ENUM_
+        TUTTI_NUM_ALGOS
+} tutti_algo_t;
+
+typedef struct tutti_coll_args {
+    tutti_coll_t coll;
+    const void *sendbuf;
+    void *recvbuf;
+    size_t count; /* elements: per rank block for allgather/reduce_scatter */
+    tutti_datatype_t dtype;
+    tutti_op_t op;
+    int root;
+    int rank, nranks;
+    size_t esize;
+} tutti_coll_args_t;
+
+typedef tutti_result_t (*tutti_coll_build_fn)(tutti_sched_t *s, const tutti_coll_args_t *a);
+
+static inline int tutti_coll_has_op(tutti_coll_t c)
+{
+    return c == TUTTI_COLL_ALLREDUCE || c == TUTTI_COLL_REDUCE_SCATTER || c == TUTTI_COLL_REDUCE;
+}
+static inline int tutti_coll_has_root(tutti_coll_t c)
+{
+    return c == TUTTI_COLL_BROADCAST || c == TUTTI_COLL_REDUCE;
+}
+
+const char *tutti_coll_name(tutti_coll_t c);
+const char *tutti_algo_name(tutti_algo_t a);
+int tutti_coll_from_name(const char *name);
+
+/* NULL when the collective has no such algorithm. */
+tutti_coll_build_fn tutti_coll_builder(tutti_coll_t c, tutti_algo_t a);
+
+/* Bytes the size threshold looks at (nccl-tests' "size" of the call). */
+size_t tutti_coll_bytes(const tutti_coll_args_t *a);
+
+/* ---- selection ---------------------------------------------------------- */
+
+typedef struct tutti_algo_config {
+    uint32_t allowed[TUTTI_NUM_COLLS]; /* bit per algorithm */
+    uint32_t forced;                   /* collectives whose set came from TUTTI_ALGO */
+    size_t small_msg;                  /* latency algorithms up to this size */
+} tutti_algo_config_t;
+
+/* Parses a TUTTI_ALGO string (see docs/ENVIRONMENT.md).  Returns 0, or -1
+ * with a message pointing at the bad token. */
+int tutti_algo_config_parse(tutti_algo_config_t *cfg, const char *spec, size_t small_msg,
+                            char *err, size_t errlen);
+
+/* The algorithm for a call of `bytes` bytes on `nranks` ranks. */
+tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes,
+                               int nranks);
+
+/* ---- the algorithms ----------------------------------------------------- */
+
+tutti_result_t tutti_coll_allreduce_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allreduce_tree(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allreduce_rd(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_broadcast_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_broadcast_tree(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allgather_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allgather_rd(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_reduce_scatter_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_reduce_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_reduce_tree(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_barrier_dissemination(tutti_sched_t *s, const tutti_coll_args_t *a);
+
+/* Shared by the algorithms: a purely local copy (one rank, or root's own
+ * block), with AVG's division when final. */
+void tutti_coll_local_copy(tutti_sched_t *s, const void *src, void *dst, size_t bytes, int final);
+
+#endif

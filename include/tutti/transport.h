@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The transport interface, version 1.
+ *
+ * A transport moves bytes between two ranks of a communicator over ordered,
+ * one-directional connections (one per peer, direction and channel).  The
+ * engine never hands a transport a user buffer on the data path: it asks for
+ * a slot to write into (send side) or a filled slot to read from (receive
+ * side), so that reductions read straight out of a received slot and write
+ * straight into the next send slot.  Built-in transports (shm, and later
+ * tcp, ucx, verbs) use exactly this interface; an out-of-tree one would too.
+ *
+ * Rules for a transport:
+ *  - The table starts with `size` (sizeof the table it was built with) and
+ *    `api_version`; the core refuses a table whose version it does not know
+ *    and ignores fields beyond `size`.
+ *  - Unsupported operations point at a stub of the same type returning
+ *    TUTTI_ERR_UNSUPPORTED, never NULL; `caps` lists what is really wired.
+ *  - Data-path calls never block.  When a slot is not available they return
+ *    TUTTI_INPROGRESS; the engine calls progress() and tries again.
+ *  - send_acquire/recv_acquire are idempotent until the matching
+ *    send_commit/recv_release: calling them again returns the same slot.
+ *  - Messages on one connection arrive in order and keep their lengths.
+ *  - comm_create is collective over every rank of the communicator, also on
+ *    ranks that use the transport for no peer, because it may use the
+ *    bootstrap's barrier and allgather.
+ */
+#ifndef TUTTI_TRANSPORT_H
+#define TUTTI_TRANSPORT_H
+
+#include "tutti.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TUTTI_TRANSPORT_API_VERSION 1
+
+/* Where a buffer lives.  Host only in this version; the field exists so that
+ * device memory can be added without changing the interface. */
+typedef enum {
+    TUTTI_MEM_HOST = 0,
+    TUTTI_MEM_CUDA = 1,
+} tutti_memtype_t;
+
+/* Capabilities (tutti_transport_t.caps). */
+#define TUTTI_TP_CAP_INTRANODE (1u << 0) /* reaches ranks on the same node only */
+#define TUTTI_TP_CAP_INTERNODE (1u << 1) /* reaches ranks on other nodes */
+#define TUTTI_TP_CAP_NEEDS_PROGRESS (1u << 2) /* progress() must be called to move bytes */
+
+/* Services the core lends a transport while it sets up. */
+typedef struct tutti_tp_boot {
+    size_t size;
+    void *ctx;
+    /* every rank contributes `bytes`; all receives nranks*bytes by rank */
+    tutti_result_t (*allgather)(void *ctx, const void *mine, void *all, size_t bytes);
+    tutti_result_t (*barrier)(void *ctx);
+} tutti_tp_boot_t;
+
+typedef struct tutti_tp_setup {
+    size_t size;
+    uint64_t comm_id;   /* unique per communicator, same on every rank */
+    int rank, nranks;
+    int nchannels;      /* connections per peer and direction */
+    const int *node_of_rank; /* node index of each rank (0..nnodes-1) */
+    int nnodes;
+    const uint8_t *use; /* use[r] != 0: this transport serves peer r */
+    size_t slot_size;   /* requested payload bytes per slot (>= 4096) */
+    int nslots;         /* requested slots per connection (>= 2) */
+    const tutti_tp_boot_t *boot;
+    char *err;          /* on failure: a message naming what went wrong */
+    size_t errlen;
+} tutti_tp_setup_t;
+
+typedef struct tutti_transport {
+    size_t size;
+    uint32_t api_version;
+    const char *name;
+    uint32_t caps;
+
+    /* Collective: creates the transport's state for one communicator and
+     * connects every peer r with use[r] != 0. */
+    tutti_result_t (*comm_create)(const tutti_tp_setup_t *setup, void **tpcomm);
+    /* Local: frees everything; peers may already be gone. */
+    tutti_result_t (*comm_destroy)(void *tpcomm);
+    /* The connection to/from `peer` on `chan` (dir 0: send, 1: receive). */
+    void *(*conn)(void *tpcomm, int peer, int chan, int dir);
+    /* Largest message one slot carries. */
+    size_t (*max_payload)(void *tpcomm);
+    /* Moves pending bytes; cheap when there is nothing to do.  A peer found
+     * dead is reported as TUTTI_ERR_REMOTE with the reason in err. */
+    tutti_result_t (*progress)(void *tpcomm);
+
+    /* Data path.  len <= max_payload.  The slot returned by send_acquire is
+     * writable for len bytes until send_commit(conn, len). */
+    tutti_result_t (*send_acquire)(void *conn, size_t len, void **slot);
+    tutti_result_t (*send_commit)(void *conn, size_t len);
+    /* The next message: its bytes and length, readable until recv_release. */
+    tutti_result_t (*recv_acquire)(void *conn, const void **slot, size_t *len);
+    tutti_result_t (*recv_release)(void *conn);
+
+    /* Is the peer of this connection still alive?  0 alive, otherwise a
+     * TUTTI_ERR_REMOTE with a reason written to why. */
+    tutti_result_t (*peer_check)(void *conn, char *why, size_t whylen);
+} tutti_transport_t;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The collective entry points: validate (a rejected call touches nothing and
+ * leaves the communicator usable), pick the algorithm, build the schedule,
+ * queue it, and for blocking calls wait for it.
+ */
+#include "core/comm.h"
+
+#include "dtype/dtype.h"
+#include "util/log.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tutti_overlap(const void *a, size_t alen, const void *b, size_t blen)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    if (alen == 0 || blen == 0) return 0;
+    return x < y + blen && y < x + alen;
+}
+
+/* Checks everything about a call before anything is started. */
+static tutti_result_t tutti_validate(tutti_comm_t comm, const char *call, tutti_coll_args_t *a)
+{
+    tutti_coll_t c = a->coll;
+    int p = comm->nranks, me = comm->rank;
+    if (c == TUTTI_COLL_BARRIER) return TUTTI_SUCCESS;
+    if (!tutti_dtype_valid(a->dtype))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: invalid datatype %d (valid: 0..%d)", call,
+                                (int)a->dtype, TUTTI_NUM_DATATYPES - 1);
+    if (tutti_coll_has_op(c) && !tutti_op_valid(a->op))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: invalid reduction op %d (valid: 0..%d)", call,
+                                (int)a->op, TUTTI_NUM_OPS - 1);
+    if (tutti_coll_has_root(c) && (a->root < 0 || a->root >= p))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: root %d is out of range for %d ranks", call,
+                                a->root, p);
+    a->esize = tutti_dtype_size(a->dtype);
+    size_t mult = (c == TUTTI_COLL_ALLGATHER || c == TUTTI_COLL_REDUCE_SCATTER) ? (size_t)p : 1;
+    if (a->count > SIZE_MAX / 2 / a->esize / mult)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: count %zu of %s (x %zu ranks) overflows the addressable size", call, a->count,
+                                tutti_dtype_name(a->dtype), mult);
+    if (a->count == 0) return TUTTI_SUCCESS;
+    size_t blk = a->count * a->esize;
+    const void *s = a->sendbuf;
+    void *r = a->recvbuf;
+    int need_send = !(c == TUTTI_COLL_BROADCAST && me != a->root);
+    int need_recv = !(c == TUTTI_COLL_REDUCE && me != a->root);
+    if (need_send && !s)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: sendbuf is NULL with count %zu", call, a->count);
+    if (need_recv && !r)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: recvbuf is NULL with count %zu", call, a->count);
+    if (!need_send || !need_recv) return TUTTI_SUCCESS;
+    size_t slen = blk, rlen = blk;
+    int inplace = (s == r);
+    if (c == TUTTI_COLL_ALLGATHER) {
+        rlen = blk * (size_t)p;
+        inplace = ((const char *)s == (char *)r + (size_t)me * blk);
+    } else if (c == TUTTI_COLL_REDUCE_SCATTER) {
+        slen = blk * (size_t)p;
+        inplace = ((char *)r == (const char *)s + (size_t)me * blk);
+    }
+    if (!inplace && tutti_overlap(s, slen, r, rlen))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: sendbuf [%p, +%zu) and recvbuf [%p, +%zu) overlap without being the in-place "
+                                "layout",
+                                call, s, slen, (void *)r, rlen);
+    return TUTTI_SUCCESS;
+}
+
+/* Builds and queues the operation (comm->lock held).  *out is the request. */
+static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll_args_t *a,
+                                 struct tutti_request **out)
+{
+    struct tutti_request *req = tutti_request_get(comm);
+    if (!req) return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory for a request", call);
+    a->rank = comm->rank;
+    a->nranks = comm->nranks;
+    if (!a->esize) a->esize = 1;
+    size_t bytes = tutti_coll_bytes(a);
+    tutti_algo_t algo = tutti_algo_select(&comm->algo, a->coll, bytes, comm->nranks);
+    tutti_sched_t *s = &req->x.sched;
+    tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
+    if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {
+        tutti_result_t r = tutti_coll_builder(a->coll, algo)(s, a);
+        if (r != TUTTI_SUCCESS) {
+            tutti_request_put(req);
+            return tutti_comm_error(comm, TUTTI_ERR_INTERNAL, "%s: algorithm %s cannot build this call", call,
+                                    tutti_algo_name(algo));
+        }
+    }
+    tutti_sched_finish(s);
+    if (s->oom) {
+        tutti_request_put(req);
+        return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory for the schedule", call);
+    }
+    req->seq = ++comm->seq;
+    req->coll = a->coll;
+    req->algo = algo;
+    req->count = a->count;
+    req->dtype = a->dtype;
+    req->op = a->op;
+    req->root = a->root;
+    req->memtype = TUTTI_MEM_HOST;
+    tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks);
+    if (!(comm->logged[a->coll] & (1u << algo))) {
+        comm->logged[a->coll] |= 1u << algo;
+        TUTTI_INFO(TUTTI_SUBSYS_COLL, comm->rank, "%s: algorithm %s for %zu bytes (%s)", tutti_coll_name(a->coll),
+                   tutti_algo_name(algo), bytes,
+                   (comm->algo.forced & (1u << a->coll)) ? "restricted by TUTTI_ALGO"
+                                                        : (bytes <= comm->algo.small_msg ? "small message"
+                                                                                         : "large message"));
+    }
+    TUTTI_TRACE(TUTTI_SUBSYS_COLL, comm->rank, "%s #%llu: %zu bytes -> %s, %u phases, %u steps", call,
+                (unsigned long long)req->seq, bytes, tutti_algo_name(algo), s->nphases, s->nsteps);
+    tutti_comm_enqueue(comm, req);
+    *out = req;
+    return TUTTI_SUCCESS;
+}
+
+/* Common body of every collective, blocking (reqp == NULL) or not. */
+static tutti_result_t tutti_collective(tutti_comm_t comm, const char *call, tutti_coll_args_t *a,
+                                       tutti_request_t *reqp)
+{
+    tutti_result_t r = tutti_comm_enter(comm, call, 0);
+    if (r != TUTTI_SUCCESS) return r;
+    struct tutti_request *req = NULL;
+    r = tutti_validate(comm, call, a);
+    if (r != TUTTI_SUCCESS) goto out;
+    pthread_mutex_lock(&comm->lock);
+    r = tutti_post(comm, call, a, &req);
+    if (r == TUTTI_SUCCESS && reqp) tutti_comm_progress(comm);
+    pthread_mutex_unlock(&comm->lock);
+    if (r != TUTTI_SUCCESS) goto out;
+    if (reqp) {
+        *reqp = req;
+    } else {
+        r = tutti_comm_wait(comm, req);
+    }
+out:
+    tutti_comm_leave(comm);
+    return r;
+}
+
+#define TUTTI_ARGS(c, s, r, n, dt, o, rt)                                      \
+    {.coll = (c), .sendbuf = (s), .recvbuf = (r), .count = (n), .dtype = (dt), .op = (o), .root = (rt)}
+
+static tutti_result_t tutti_check_req(tutti_comm_t comm, const char *call, const tutti_request_t *req)
+{
+    if (req) return TUTTI_SUCCESS;
+    /* record on the communicator if it is valid, else on the thread */
+    if (tutti_comm_enter(comm, call, 1) == TUTTI_SUCCESS) {
+        tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
+        tutti_comm_leave(comm);
+        return TUTTI_ERR_INVALID_ARGUMENT;
+    }
+    return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
+}
+
+tutti_result_t tutti_allreduce(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                               tutti_op_t op, tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLREDUCE, sendbuf, recvbuf, count, dtype, op, 0);
+    return tutti_collective(comm, "tutti_allreduce", &a, NULL);
+}
+
+tutti_result_t tutti_iallreduce(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                                tutti_op_t op, tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_iallreduce", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLREDUCE, sendbuf, recvbuf, count, dtype, op, 0);
+    return tutti_collective(comm, "tutti_iallreduce", &a, req);
+}
+
+tutti_result_t tutti_broadcast(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                               int root, tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_BROADCAST, sendbuf, recvbuf, count, dtype, TUTTI_SUM, root);
+    return tutti_collective(comm, "tutti_broadcast", &a, NULL);
+}
+
+tutti_result_t tutti_ibroadcast(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                                int root, tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ibroadcast", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_BROADCAST, sendbuf, recvbuf, count, dtype, TUTTI_SUM, root);
+    return tutti_collective(comm, "tutti_ibroadcast", &a, req);
+}
+
+tutti_result_t tutti_allgather(const void *sendbuf, void *recvbuf, size_t sendcount, tutti_datatype_t dtype,
+                               tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLGATHER, sendbuf, recvbuf, sendcount, dtype, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_allgather", &a, NULL);
+}
+
+tutti_result_t tutti_iallgather(const void *sendbuf, void *recvbuf, size_t sendcount, tutti_datatype_t dtype,
+                                tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_iallgather", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLGATHER, sendbuf, recvbuf, sendcount, dtype, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_iallgather", &a, req);
+}
+
+tutti_result_t tutti_reduce_scatter(const void *sendbuf, void *recvbuf, size_t recvcount, tutti_datatype_t dtype,
+                                    tutti_op_t op, tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_REDUCE_SCATTER, sendbuf, recvbuf, recvcount, dtype, op, 0);
+    return tutti_collective(comm, "tutti_reduce_scatter", &a, NULL);
+}
+
+tutti_result_t tutti_ireduce_scatter(const void *sendbuf, void *recvbuf, size_t recvcount,
+                                     tutti_datatype_t dtype, tutti_op_t op, tutti_comm_t comm,
+                                     tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ireduce_scatter", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_REDUCE_SCATTER, sendbuf, recvbuf, recvcount, dtype, op, 0);
+    return tutti_collective(comm, "tutti_ireduce_scatter", &a, req);
+}
+
+tutti_result_t tutti_reduce(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                            tutti_op_t op, int root, tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_REDUCE, sendbuf, recvbuf, count, dtype, op, root);
+    return tutti_collective(comm, "tutti_reduce", &a, NULL);
+}
+
+tutti_result_t tutti_ireduce(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                             tutti_op_t op, int root, tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ireduce", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_REDUCE, sendbuf, recvbuf, count, dtype, op, root);
+    return tutti_collective(comm, "tutti_ireduce", &a, req);
+}
+
+tutti_result_t tutti_barrier(tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_BARRIER, NULL, NULL, 0, TUTTI_UINT8, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_barrier", &a, NULL);
+}
+
+tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ibarrier", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_BARRIER, NULL, NULL, 0, TUTTI_UINT8, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_ibarrier", &a, req);
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static tutti_result_t tutti_req_enter(tutti_request_t req, const char *call)
+{
+    if (!req) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: request is NULL", call);
+    tutti_result_t r = tutti_comm_enter(req->comm, call, 1);
+    if (r != TUTTI_SUCCESS) return r;
+    if (req->state == TUTTI_REQ_FREE) {
+        tutti_comm_leave(req->comm);
+        return tutti_comm_error(req->comm, TUTTI_ERR_INVALID_USAGE,
+                                "%s: the request was already completed and released", call);
+    }
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_wait(tutti_request_t req)
+{
+    tutti_result_t r = tutti_req_enter(req, "tutti_wait");
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_comm_t comm = req->comm;
+    r = tutti_comm_wait(comm, req);
+    tutti_comm_leave(comm);
+    return r;
+}
+
+tutti_result_t tutti_test(tutti_request_t req, int *done)
+{
+    if (!done) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "tutti_test: done is NULL");
+    *done = 0;
+    tutti_result_t r = tutti_req_enter(req, "tutti_test");
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_comm_t comm = req->comm;
+    pthread_mutex_lock(&comm->lock);
+    if (req->state != TUTTI_REQ_DONE) tutti_comm_progress(comm);
+    if (req->state == TUTTI_REQ_DONE) {
+        *done = 1;
+        r = req->result;
+        tutti_request_put(req);
+    }
+    pthread_mutex_unlock(&comm->lock);
+    tutti_comm_leave(comm);
+    return r;
+}
+
+/* ---- introspection ----------------------------------------------------------- */
+
+size_t tutti_datatype_size(tutti_datatype_t dtype) { return tutti_dtype_size(dtype); }
+const char *tutti_datatype_name(tutti_datatype_t dtype) { return tutti_dtype_name(dtype); }
+const char *tutti_op_name(tutti_op_t op) { return tutti_dtype_op_name(op); }
+
+const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t bytes)
+{
+    if (!coll || tutti_comm_enter(comm, "tutti_comm_algorithm", 1) != TUTTI_SUCCESS) return NULL;
+    int c = tutti_coll_from_name(coll);
+    const char *name = c < 0 ? NULL : tutti_algo_name(tutti_algo_select(&comm->algo, (tutti_coll_t)c, bytes, comm->nranks));
+    tutti_comm_leave(comm);
+    return name;
+}
+
+uint64_t tutti_comm_transport_bytes(tutti_comm_t comm, const char *name)
+{
+    if (!name || tutti_comm_enter(comm, "tutti_comm_transport_bytes", 1) != TUTTI_SUCCESS) return 0;
+    uint64_t b = 0;
+    pthread_mutex_lock(&comm->lock);
+    for (int t = 0; t < comm->ntps; t++)
+        if (strcmp(comm->tps[t].tp->name, name) == 0) b += comm->tps[t].bytes;
+    pthread_mutex_unlock(&comm->lock);
+    tutti_comm_leave(comm);
+    return b;
+}

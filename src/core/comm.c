@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Communicator lifecycle: creation over a bootstrap, handle validation,
+ * errors, destroy and abort.
+ */
+#include "core/comm.h"
+
+#include "core/transports.h"
+#include "topo/topo.h"
+#include "util/log.h"
+#include "util/param.h"
+#include "util/siphash.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Errors of calls that have no valid communicator to record them on. */
+static __thread char tutti_thread_error[TUTTI_ERRLEN];
+
+tutti_result_t tutti_comm_error(tutti_comm_t comm, tutti_result_t r, const char *fmt, ...)
+{
+    char *buf = comm ? comm->last_error : tutti_thread_error;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, TUTTI_ERRLEN, fmt, ap);
+    va_end(ap);
+    if (r != TUTTI_ERR_INVALID_ARGUMENT)
+        TUTTI_WARN(TUTTI_SUBSYS_INIT, comm ? comm->rank : -1, "%s: %s", tutti_result_name(r), buf);
+    else
+        TUTTI_INFO(TUTTI_SUBSYS_INIT, comm ? comm->rank : -1, "%s: %s", tutti_result_name(r), buf);
+    return r;
+}
+
+const char *tutti_comm_last_error(tutti_comm_t comm)
+{
+    if (!comm) return tutti_thread_error;
+    uint64_t m = __atomic_load_n(&comm->magic, __ATOMIC_ACQUIRE);
+    if (m != TUTTI_COMM_MAGIC) return tutti_thread_error;
+    return comm->last_error;
+}
+
+const char *tutti_strerror(tutti_result_t r)
+{
+    switch (r) {
+#define TUTTI_RESULT_STR_(name, value, desc)                                   \
+    case TUTTI_##name: return desc;
+        TUTTI_RESULT_MAP(TUTTI_RESULT_STR_)
+#undef TUTTI_RESULT_STR_
+    }
+    return "unknown result code";
+}
+
+const char *tutti_result_name(tutti_result_t r)
+{
+    switch (r) {
+#define TUTTI_RESULT_NAME_(name, value, desc)                                  \
+    case TUTTI_##name: return "TUTTI_" #name;
+        TUTTI_RESULT_MAP(TUTTI_RESULT_NAME_)
+#undef TUTTI_RESULT_NAME_
+    }
+    return "TUTTI_UNKNOWN";
+}
+
+const char *tutti_version_string(void) { return PACKAGE_VERSION; }
+int tutti_version(void) { return TUTTI_VERSION_CODE; }
+
+/* ---- handle validation ---------------------------------------------------- */
+
+tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int allow_broken)
+{
+    if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: communicator is NULL", call);
+    __atomic_add_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+    uint64_t m = __atomic_load_n(&comm->magic, __ATOMIC_SEQ_CST);
+    if (m != TUTTI_COMM_MAGIC) {
+        __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+        if (m == TUTTI_COMM_DESTROYED)
+            return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: the communicator was destroyed", call);
+        if (m == TUTTI_COMM_ABORTED)
+            return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: the communicator was aborted and freed", call);
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: not a communicator", call);
+    }
+    if (__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
+        __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+        return tutti_comm_error(comm, TUTTI_ERR_ABORTED, "%s: communicator (rank %d) was aborted", call, comm->rank);
+    }
+    if (!allow_broken && comm->broken) {
+        __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
+                                "%s: communicator (rank %d) is unusable after an earlier %s; destroy it "
+                                "and create a new one",
+                                call, comm->rank, tutti_result_name(comm->broken));
+    }
+    return TUTTI_SUCCESS;
+}
+
+void tutti_comm_leave(tutti_comm_t comm)
+{
+    __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+}
+
+tutti_result_t tutti_comm_rank(tutti_comm_t comm, int *rank)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_rank", 1);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!rank) r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_rank: rank is NULL");
+    else *rank = comm->rank;
+    tutti_comm_leave(comm);
+    return r;
+}
+
+tutti_result_t tutti_comm_size(tutti_comm_t comm, int *size)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_size", 1);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!size) r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_size: size is NULL");
+    else *size = comm->nranks;
+    tutti_comm_leave(comm);
+    return r;
+}
+
+/* ---- local identity ------------------------------------------------------- */
+
+static void tutti_read_small(const char *path, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (!fgets(buf, (int)len, f)) buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+void tutti_comm_local_info(tutti_rank_info_t *info)
+{
+    static const uint8_t key[16] = {'t', 'u', 't', 't', 'i', '-', 'h', 'o', 's', 't', 'i', 'd'};
+    char id[512], host[256] = "?", boot[64], ipc[64] = "";
+    memset(info, 0, sizeof(*info));
+    gethostname(host, sizeof(host) - 1);
+    const char *override = tutti_param_str(TUTTI_P_HOSTID);
+    if (override[0]) {
+        snprintf(id, sizeof(id), "override:%s", override);
+    } else {
+        tutti_read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
+        ssize_t n = readlink("/proc/self/ns/ipc", ipc, sizeof(ipc) - 1);
+        ipc[n > 0 ? n : 0] = '\0';
+        snprintf(id, sizeof(id), "%s|%s|%s", host, boot, ipc);
+    }
+    info->hostid = tutti_siphash(key, id, strlen(id));
+    snprintf(info->host, sizeof(info->host), "%s", host);
+    info->pid = (int32_t)getpid();
+}
+
+/* ---- family links (abort propagates to children) ------------------------- */
+
+static void tutti_family_attach(tutti_comm_t child, tutti_comm_t parent)
+{
+    if (!parent) {
+        child->family = calloc(1, sizeof(*child->family));
+        if (child->family) {
+            pthread_mutex_init(&child->family->lock, NULL);
+            child->family->refs = 1;
+        }
+        return;
+    }
+    child->family = parent->family;
+    if (!child->family) return;
+    pthread_mutex_lock(&child->family->lock);
+    child->family->refs++;
+    child->parent = parent;
+    child->next_sibling = parent->first_child;
+    parent->first_child = child;
+    pthread_mutex_unlock(&child->family->lock);
+}
+
+static void tutti_family_detach(tutti_comm_t comm)
+{
+    tutti_family_t *f = comm->family;
+    if (!f) return;
+    pthread_mutex_lock(&f->lock);
+    if (comm->parent) {
+        tutti_comm_t *pp = &comm->parent->first_child;
+        while (*pp && *pp != comm) pp = &(*pp)->next_sibling;
+        if (*pp) *pp = comm->next_sibling;
+    }
+    for (tutti_comm_t c = comm->first_child; c; c = c->next_sibling) c->parent = NULL;
+    comm->first_child = NULL;
+    int last = --f->refs == 0;
+    pthread_mutex_unlock(&f->lock);
+    if (last) {
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+    }
+    comm->family = NULL;
+}
+
+static void tutti_family_mark_aborted(tutti_comm_t comm)
+{
+    __atomic_store_n(&comm->aborted, 1, __ATOMIC_RELEASE);
+    for (tutti_comm_t c = comm->first_child; c; c = c->next_sibling) tutti_family_mark_aborted(c);
+}
+
+/* ---- graveyard: freed handles stay readable so that a call on a destroyed
+ * communicator is a clear error, not a crash.  Bounded: the oldest of more
+ * than 1024 destroyed handles is really freed. */
+
+#define TUTTI_GRAVEYARD 1024
+static pthread_mutex_t tutti_graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
+static tutti_comm_t tutti_graveyard[TUTTI_GRAVEYARD];
+static unsigned tutti_graveyard_next;
+
+static void tutti_graveyard_add(tutti_comm_t comm)
+{
+    pthread_mutex_lock(&tutti_graveyard_lock);
+    tutti_comm_t old = tutti_graveyard[tutti_graveyard_next];
+    tutti_graveyard[tutti_graveyard_next] = comm;
+    tutti_graveyard_next = (tutti_graveyard_next + 1) % TUTTI_GRAVEYARD;
+    pthread_mutex_unlock(&tutti_graveyard_lock);
+    free(old);
+}
+
+__attribute__((destructor)) static void tutti_graveyard_clear(void)
+{
+    pthread_mutex_lock(&tutti_graveyard_lock);
+    for (unsigned k = 0; k < TUTTI_GRAVEYARD; k++) {
+        free(tutti_graveyard[k]);
+        tutti_graveyard[k] = NULL;
+    }
+    pthread_mutex_unlock(&tutti_graveyard_lock);
+}
+
+/* ---- creation ------------------------------------------------------------- */
+
+static tutti_result_t tutti_comm_boot_allgather(void *ctx, const void *mine, void *all, size_t bytes)
+{
+    return tutti_bootstrap_allgather(ctx, mine, all, bytes);
+}
+
+static tutti_result_t tutti_comm_boot_barrier(void *ctx)
+{
+    return tutti_bootstrap_barrier(ctx);
+}
+
+/* Places ranks on nodes: node index = order of first appearance. */
+static tutti_result_t tutti_comm_map_nodes(tutti_comm_t comm)
+{
+    int p = comm->nranks;
+    comm->node_of_rank = malloc(sizeof(int) * (size_t)p);
+    if (!comm->node_of_rank) return TUTTI_ERR_NO_MEMORY;
+    comm->nnodes = 0;
+    for (int r = 0; r < p; r++) {
+        int node = -1;
+        for (int q = 0; q < r; q++)
+            if (comm->info[q].hostid == comm->info[r].hostid) {
+                node = comm->node_of_rank[q];
+                break;
+            }
+        comm->node_of_rank[r] = node >= 0 ? node : comm->nnodes++;
+    }
+    comm->local_rank = comm->local_size = 0;
+    for (int r = 0; r < p; r++) {
+        if (comm->node_of_rank[r] != comm->node_of_rank[comm->rank]) continue;
+        if (r < comm->rank) comm->local_rank++;
+        comm->local_size++;
+    }
+    return TUTTI_SUCCESS;
+}
+
+/* Chooses a transport for every peer and connects them. */
+static tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
+{
+    int p = comm->nranks;
+    tutti_result_t r = TUTTI_SUCCESS;
+    uint8_t *use = calloc((size_t)p, 1);
+    comm->engine.links = calloc((size_t)p * TUTTI_NCHANNELS, sizeof(tutti_link_t));
+    if (!use || !comm->engine.links) {
+        free(use);
+        snprintf(err, errlen, "out of memory for %d peers", p);
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    comm->engine.rank = comm->rank;
+    comm->engine.nranks = p;
+    comm->engine.nchan = TUTTI_NCHANNELS;
+    /* remote peers: no network transport is built in this version */
+    for (int q = 0; q < p; q++) {
+        if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) {
+            snprintf(err, errlen,
+                     "rank %d (host %s) and rank %d (host %s) are on different nodes, and this build "
+                     "has no network transport yet (only shm); run all ranks on one node",
+                     comm->rank, comm->info[comm->rank].host, q, comm->info[q].host);
+            r = TUTTI_ERR_UNSUPPORTED;
+            /* still take part in the transports' collective setup below? no:
+             * every rank sees the same node map, so every rank fails here */
+            goto out;
+        }
+    }
+    tutti_tp_boot_t boot = {sizeof(boot), comm->boot, tutti_comm_boot_allgather, tutti_comm_boot_barrier};
+    size_t nbuilt;
+    const tutti_transport_t *const *built = tutti_transports_builtin(&nbuilt);
+    comm->slice_max = SIZE_MAX;
+    for (size_t t = 0; t < nbuilt; t++) {
+        const tutti_transport_t *tp = built[t];
+        if (tp->size < sizeof(tutti_transport_t) || tp->api_version != TUTTI_TRANSPORT_API_VERSION) {
+            snprintf(err, errlen, "transport '%s' was built for interface version %u, this library speaks %u",
+                     tp->name, tp->api_version, TUTTI_TRANSPORT_API_VERSION);
+            r = TUTTI_ERR_INTERNAL;
+            goto out;
+        }
+        int any = 0;
+        for (int q = 0; q < p; q++) {
+            int same = comm->node_of_rank[q] == comm->node_of_rank[comm->rank];
+            use[q] = (q != comm->rank) && same && (tp->caps & TUTTI_TP_CAP_INTRANODE);
+            any |= use[q];
+        }
+        tutti_tp_setup_t setup = {
+            .size = sizeof(setup),
+            .comm_id = comm->comm_id,
+            .rank = comm->rank,
+            .nranks = p,
+            .nchannels = TUTTI_NCHANNELS,
+            .node_of_rank = comm->node_of_rank,
+            .nnodes = comm->nnodes,
+            .use = use,
+            .slot_size = tutti_param_size(TUTTI_P_SHM_SLOT_SIZE),
+            .nslots = (int)tutti_param_int(TUTTI_P_SHM_NSLOTS),
+            .boot = &boot,
+            .err = err,
+            .errlen = errlen,
+        };
+        void *tpcomm = NULL;
+        r = tp->comm_create(&setup, &tpcomm);
+        if (r != TUTTI_SUCCESS) goto out;
+        tutti_comm_tp_t *slot = &comm->tps[comm->ntps++];
+        slot->tp = tp;
+        slot->tpcomm = tpcomm;
+        slot->bytes = 0;
+        if (!any) continue;
+        size_t mp = tp->max_payload(tpcomm);
+        if (mp < comm->slice_max) comm->slice_max = mp;
+        for (int q = 0; q < p; q++) {
+            if (!use[q]) continue;
+            for (int c = 0; c < TUTTI_NCHANNELS; c++) {
+                tutti_link_t *l = tutti_engine_link(&comm->engine, q, c);
+                l->tp = tp;
+                l->sconn = tp->conn(tpcomm, q, c, 0);
+                l->rconn = tp->conn(tpcomm, q, c, 1);
+                l->bytes_sent = &slot->bytes;
+            }
+        }
+    }
+    if (comm->slice_max == SIZE_MAX) comm->slice_max = 1u << 20; /* one rank: no transport */
+    comm->slice_max &= ~(size_t)63;
+out:
+    free(use);
+    return r;
+}
+
+tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, tutti_comm_t *out,
+                                 char *err, size_t errlen)
+{
+    tutti_result_t r;
+    tutti_comm_t comm = calloc(1, sizeof(*comm));
+    if (!comm) {
+        snprintf(err, errlen, "out of memory");
+        tutti_bootstrap_destroy(boot);
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    pthread_mutex_init(&comm->lock, NULL);
+    comm->boot = boot;
+    comm->rank = tutti_bootstrap_rank(boot);
+    comm->nranks = tutti_bootstrap_nranks(boot);
+    comm->comm_id = tutti_bootstrap_comm_id(boot);
+    tutti_bootstrap_set_abort_flag(boot, &comm->aborted);
+    comm->timeout = tutti_param_seconds(TUTTI_P_TIMEOUT);
+    comm->spin = (uint32_t)tutti_param_int(TUTTI_P_SPIN);
+    if (tutti_algo_config_parse(&comm->algo, tutti_param_str(TUTTI_P_ALGO),
+                                tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err, errlen) != 0) {
+        r = TUTTI_ERR_INVALID_ARGUMENT;
+        goto fail;
+    }
+    comm->info = calloc((size_t)comm->nranks, sizeof(*comm->info));
+    if (!comm->info) {
+        snprintf(err, errlen, "out of memory");
+        r = TUTTI_ERR_NO_MEMORY;
+        goto fail;
+    }
+    tutti_rank_info_t mine;
+    tutti_comm_local_info(&mine);
+    r = tutti_bootstrap_allgather(boot, &mine, comm->info, sizeof(mine));
+    if (r != TUTTI_SUCCESS) {
+        snprintf(err, errlen, "%s", tutti_bootstrap_error(boot));
+        goto fail;
+    }
+    r = tutti_comm_map_nodes(comm);
+    if (r != TUTTI_SUCCESS) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    r = tutti_comm_connect(comm, err, errlen);
+    if (r != TUTTI_SUCCESS) goto fail;
+    tutti_family_attach(comm, parent);
+    __atomic_store_n(&comm->magic, TUTTI_COMM_MAGIC, __ATOMIC_RELEASE);
+    if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT) &&
+        (comm->rank == 0 || tutti_log_on(TUTTI_LOG_TRACE, TUTTI_SUBSYS_INIT))) {
+        char topo[256];
+        tutti_topo_summary(topo, sizeof(topo));
+        TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank,
+                   "communicator %016llx ready: %d ranks on %d node(s), %d here (local rank %d); %s",
+                   (unsigned long long)comm->comm_id, comm->nranks, comm->nnodes, comm->local_size,
+                   comm->local_rank, topo);
+    }
+    *out = comm;
+    return TUTTI_SUCCESS;
+fail:
+    comm->magic = 0;
+    tutti_comm_free(comm, 0);
+    pthread_mutex_destroy(&comm->lock);
+    free(comm);
+    return r;
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
+{
+    for (int t = comm->ntps - 1; t >= 0; t--) comm->tps[t].tp->comm_destroy(comm->tps[t].tpcomm);
+    comm->ntps = 0;
+    struct tutti_request *q = comm->all_reqs;
+    while (q) {
+        struct tutti_request *n = q->all_next;
+        tutti_sched_free(&q->x.sched);
+        free(q);
+        q = n;
+    }
+    comm->all_reqs = comm->head = comm->tail = comm->free_reqs = NULL;
+    free(comm->engine.links);
+    comm->engine.links = NULL;
+    free(comm->info);
+    comm->info = NULL;
+    free(comm->node_of_rank);
+    comm->node_of_rank = NULL;
+    tutti_bootstrap_destroy(comm->boot);
+    comm->boot = NULL;
+    tutti_family_detach(comm);
+    if (tombstone) {
+        pthread_mutex_destroy(&comm->lock);
+        __atomic_store_n(&comm->magic, tombstone, __ATOMIC_SEQ_CST);
+        tutti_graveyard_add(comm);
+    }
+}
+
+tutti_result_t tutti_comm_destroy(tutti_comm_t comm)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_destroy", 1);
+    if (r == TUTTI_ERR_ABORTED) {
+        /* a parent was aborted: this one is dead already, just free it */
+        __atomic_add_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+        r = TUTTI_SUCCESS;
+    } else if (r != TUTTI_SUCCESS) {
+        return r;
+    }
+    /* complete what this rank posted (each wait has its deadline) */
+    tutti_result_t first = TUTTI_SUCCESS;
+    if (!__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE) && !comm->broken) {
+        pthread_mutex_lock(&comm->lock);
+        struct tutti_request *pending = comm->head;
+        pthread_mutex_unlock(&comm->lock);
+        while (pending) {
+            tutti_result_t rr = tutti_comm_wait(comm, pending);
+            if (rr != TUTTI_SUCCESS && first == TUTTI_SUCCESS) first = rr;
+            pthread_mutex_lock(&comm->lock);
+            pending = comm->head;
+            pthread_mutex_unlock(&comm->lock);
+        }
+    }
+    __atomic_store_n(&comm->magic, TUTTI_COMM_DESTROYED, __ATOMIC_SEQ_CST);
+    /* wait for any other thread still inside a call to leave */
+    while (__atomic_load_n(&comm->active, __ATOMIC_SEQ_CST) > 1) sched_yield();
+    TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "communicator %016llx destroyed",
+               (unsigned long long)comm->comm_id);
+    tutti_comm_free(comm, TUTTI_COMM_DESTROYED);
+    return first;
+}
+
+tutti_result_t tutti_comm_abort(tutti_comm_t comm)
+{
+    if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_abort: communicator is NULL");
+    __atomic_add_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+    uint64_t m = __atomic_load_n(&comm->magic, __ATOMIC_SEQ_CST);
+    if (m != TUTTI_COMM_MAGIC) {
+        __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
+                                "tutti_comm_abort: %s", m == TUTTI_COMM_DESTROYED ? "the communicator was destroyed"
+                                                        : m == TUTTI_COMM_ABORTED ? "the communicator was already aborted"
+                                                                                  : "not a communicator");
+    }
+    if (comm->family) pthread_mutex_lock(&comm->family->lock);
+    tutti_family_mark_aborted(comm);
+    if (comm->family) pthread_mutex_unlock(&comm->family->lock);
+    /* from here on every call on comm returns at its next poll */
+    __atomic_store_n(&comm->magic, TUTTI_COMM_ABORTED, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&comm->active, __ATOMIC_SEQ_CST) > 1) sched_yield();
+    TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "communicator %016llx aborted", (unsigned long long)comm->comm_id);
+    tutti_comm_free(comm, TUTTI_COMM_ABORTED);
+    return TUTTI_SUCCESS;
+}

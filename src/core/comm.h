@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The communicator: who the ranks are, where they live, the transports that
+ * connect them, and the queue of operations in flight.
+ */
+#ifndef TUTTI_CORE_COMM_H
+#define TUTTI_CORE_COMM_H
+
+#include "coll.h"
+#include "core/bootstrap.h"
+#include "core/engine.h"
+#include "tutti.h"
+#include "tutti/transport.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define TUTTI_COMM_MAGIC 0x6d6f636974747574ULL   /* "tutticom" */
+#define TUTTI_COMM_DESTROYED 0x6465796f72747364ULL
+#define TUTTI_COMM_ABORTED 0x646574726f626164ULL
+#define TUTTI_MAX_TRANSPORTS 4
+#define TUTTI_NCHANNELS 2
+#define TUTTI_ERRLEN 1024
+
+enum { TUTTI_REQ_FREE = 0, TUTTI_REQ_QUEUED = 1, TUTTI_REQ_DONE = 2 };
+
+struct tutti_request {
+    tutti_comm_t comm;
+    int state;
+    tutti_result_t result;
+    uint64_t seq; /* 1-based position among this communicator's collectives */
+    tutti_coll_t coll;
+    tutti_algo_t algo;
+    size_t count;
+    tutti_datatype_t dtype;
+    tutti_op_t op;
+    int root;
+    tutti_memtype_t memtype; /* of both buffers; host only for now */
+    tutti_exec_t x;
+    double last_progress;  /* when x.steps_done last changed */
+    uint64_t last_steps;
+    double last_peer_check;
+    struct tutti_request *next;
+    struct tutti_request *all_next; /* every request ever made, for destroy */
+};
+
+typedef struct {
+    const tutti_transport_t *tp;
+    void *tpcomm;
+    uint64_t bytes; /* sent through this transport */
+} tutti_comm_tp_t;
+
+/* Per-rank facts exchanged at init. */
+typedef struct {
+    uint64_t hostid; /* hash of host name, boot id and IPC namespace */
+    char host[48];
+    int32_t pid;
+    uint32_t pad;
+} tutti_rank_info_t;
+
+/* Communicators split from one another share a family: the lock that
+ * guards their parent/child links, used to propagate abort downward. */
+typedef struct tutti_family {
+    pthread_mutex_t lock;
+    int refs;
+} tutti_family_t;
+
+struct tutti_comm {
+    uint64_t magic;
+    int rank, nranks;
+    uint64_t comm_id;
+
+    pthread_mutex_t lock;  /* serialises calls on this communicator */
+    int aborted;           /* atomic */
+    int active;            /* atomic: threads inside a call */
+    tutti_result_t broken; /* first fatal error, 0 while healthy */
+    char last_error[TUTTI_ERRLEN];
+
+    /* configuration, read once at creation */
+    double timeout;
+    uint32_t spin;
+    tutti_algo_config_t algo;
+
+    /* the job */
+    tutti_rank_info_t *info; /* [nranks] */
+    int *node_of_rank;       /* [nranks] */
+    int nnodes, local_rank, local_size;
+
+    tutti_bootstrap_t *boot;
+    tutti_comm_tp_t tps[TUTTI_MAX_TRANSPORTS];
+    int ntps;
+    tutti_engine_t engine;
+    size_t slice_max;
+
+    /* operations */
+    uint64_t seq;
+    struct tutti_request *head, *tail; /* posted, not yet complete, in order */
+    struct tutti_request *free_reqs;
+    struct tutti_request *all_reqs;
+    uint32_t logged[TUTTI_NUM_COLLS]; /* algorithms already announced */
+
+    /* family */
+    tutti_family_t *family;
+    struct tutti_comm *parent, *first_child, *next_sibling;
+};
+
+/* Records the detail of an error on comm (or, for comm == NULL, on the
+ * calling thread) and returns r. */
+tutti_result_t tutti_comm_error(tutti_comm_t comm, tutti_result_t r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Enters / leaves a public call: validates the handle, refuses aborted or
+ * broken communicators (with a message naming the call). */
+tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int allow_broken);
+void tutti_comm_leave(tutti_comm_t comm);
+
+/* Creates a communicator over an existing bootstrap (init, split). */
+tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, tutti_comm_t *out,
+                                 char *err, size_t errlen);
+
+/* Request queue (comm->lock held). */
+struct tutti_request *tutti_request_get(tutti_comm_t comm);
+void tutti_request_put(struct tutti_request *req);
+void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req);
+/* Drives the queue; returns TUTTI_INPROGRESS while anything is pending. */
+tutti_result_t tutti_comm_progress(tutti_comm_t comm);
+/* Blocks (spin, then yield) until req is done; frees it; returns its result.
+ * Called without comm->lock. */
+tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req);
+
+/* Frees everything; the handle stays readable (magic) for a while. */
+void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone);
+
+/* Local identity of this process's node. */
+void tutti_comm_local_info(tutti_rank_info_t *info);
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "core/engine.h"
+
+#include "dtype/dtype.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div)
+{
+    x->phase = 0;
+    x->done_streams = 0;
+    memset(x->step, 0, sizeof(x->step));
+    memset(x->iter, 0, sizeof(x->iter));
+    x->dtype = dt;
+    x->op = op;
+    x->div = (op == TUTTI_AVG) ? div : 0;
+    x->steps_done = 0;
+    x->polls = 0;
+    x->blocked_peer = -1;
+    x->blocked_dir = -1;
+    x->blocked_chan = -1;
+}
+
+static tutti_result_t tutti_exec_blocked(tutti_exec_t *x, int peer, int dir, int chan)
+{
+    x->blocked_peer = peer;
+    x->blocked_dir = dir;
+    x->blocked_chan = chan;
+    return TUTTI_INPROGRESS;
+}
+
+/* One step on one slice: acquire every slot, compute, hand the slots back.
+ * Acquisition is idempotent, so a step that cannot complete is simply
+ * retried from the top next time. */
+static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const tutti_step_t *st,
+                                       size_t off, size_t len, char *err, size_t errlen)
+{
+    const void *in[1 + TUTTI_MAX_FAN];
+    void *out[1 + TUTTI_MAX_FAN];
+    int nin = 0, nout = 0;
+    tutti_result_t r;
+
+    if (st->src) in[nin++] = st->src + off;
+    for (int k = 0; k < st->nrecv; k++) {
+        tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
+        const void *slot;
+        size_t got;
+        r = l->tp->recv_acquire(l->rconn, &slot, &got);
+        if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[k], 1, st->chan);
+        if (r != TUTTI_SUCCESS) {
+            x->blocked_peer = st->recv[k];
+            x->blocked_dir = 1;
+            return r;
+        }
+        if (got != len) {
+            snprintf(err, errlen,
+                     "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks "
+                     "called collectives with different counts, datatypes or algorithms",
+                     e->rank, len, st->recv[k], got);
+            x->blocked_peer = st->recv[k];
+            return TUTTI_ERR_MISMATCH;
+        }
+        in[nin++] = slot;
+    }
+    if (st->dst) out[nout++] = st->dst + off;
+    for (int k = 0; k < st->nsend; k++) {
+        tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
+        void *slot;
+        r = l->tp->send_acquire(l->sconn, len, &slot);
+        if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->send[k], 0, st->chan);
+        if (r != TUTTI_SUCCESS) {
+            x->blocked_peer = st->send[k];
+            x->blocked_dir = 0;
+            return r;
+        }
+        out[nout++] = slot;
+    }
+
+    size_t esize = tutti_dtype_size(x->dtype);
+    int div = (st->flags & TUTTI_STEP_FINAL) ? x->div : 0;
+    if ((st->flags & TUTTI_STEP_REDUCE) && nin > 1) {
+        tutti_dtype_reduce(out[0], in, nin, len / esize, x->dtype, x->op, div);
+        for (int o = 1; o < nout; o++) memcpy(out[o], out[0], len);
+    } else if (nin >= 1) {
+        if (div > 1) {
+            for (int o = 0; o < nout; o++) tutti_dtype_reduce(out[o], in, 1, len / esize, x->dtype, x->op, div);
+        } else {
+            for (int o = 0; o < nout; o++)
+                if (out[o] != in[0]) memcpy(out[o], in[0], len);
+        }
+    }
+
+    for (int k = 0; k < st->nsend; k++) {
+        tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
+        r = l->tp->send_commit(l->sconn, len);
+        if (r != TUTTI_SUCCESS) return r;
+        if (l->bytes_sent) *l->bytes_sent += len;
+    }
+    for (int k = 0; k < st->nrecv; k++) {
+        tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
+        r = l->tp->recv_release(l->rconn);
+        if (r != TUTTI_SUCCESS) return r;
+    }
+    x->steps_done++;
+    return TUTTI_SUCCESS;
+}
+
+/* Runs one stream of a phase until it is blocked or done. */
+static tutti_result_t tutti_exec_stream(tutti_engine_t *e, tutti_exec_t *x, const tutti_phase_t *ph, uint32_t sid,
+                                        char *err, size_t errlen)
+{
+    const tutti_step_t *steps = &x->sched.steps[ph->first];
+    size_t slice = ph->slice;
+    uint64_t niters = ph->niters[sid];
+    while (x->iter[sid] < niters) {
+        uint64_t j = x->iter[sid];
+        while (x->step[sid] < ph->nsteps) {
+            const tutti_step_t *st = &steps[x->step[sid]];
+            if (st->stream == sid && j * slice < st->bytes) {
+                size_t off = (size_t)j * slice;
+                size_t len = st->bytes - off < slice ? st->bytes - off : slice;
+                tutti_result_t r = tutti_exec_slice(e, x, st, off, len, err, errlen);
+                if (r != TUTTI_SUCCESS) return r;
+            }
+            x->step[sid]++;
+        }
+        x->step[sid] = 0;
+        x->iter[sid]++;
+    }
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, size_t errlen)
+{
+    const tutti_sched_t *s = &x->sched;
+    while (x->phase < s->nphases) {
+        const tutti_phase_t *ph = &s->phases[x->phase];
+        tutti_result_t blocked = TUTTI_SUCCESS;
+        for (uint32_t sid = 0; sid < ph->nstreams; sid++) {
+            if (x->done_streams & (1u << sid)) continue;
+            tutti_result_t r = tutti_exec_stream(e, x, ph, sid, err, errlen);
+            if (r == TUTTI_SUCCESS) {
+                x->done_streams |= 1u << sid;
+            } else if (r == TUTTI_INPROGRESS) {
+                blocked = r; /* let the other streams move */
+            } else {
+                return r;
+            }
+        }
+        if (blocked != TUTTI_SUCCESS) return blocked;
+        x->phase++;
+        x->done_streams = 0;
+        memset(x->step, 0, sizeof(x->step));
+        memset(x->iter, 0, sizeof(x->iter));
+    }
+    return TUTTI_SUCCESS;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The engine runs schedules over links.  It knows nothing of communicators:
+ * the unit-test simulator drives the same code with in-memory links.
+ */
+#ifndef TUTTI_CORE_ENGINE_H
+#define TUTTI_CORE_ENGINE_H
+
+#include "core/sched.h"
+#include "tutti.h"
+#include "tutti/transport.h"
+
+#include <stdint.h>
+
+/* One peer and channel: where to send and where to receive. */
+typedef struct tutti_link {
+    const tutti_transport_t *tp;
+    void *sconn, *rconn;
+    uint64_t *bytes_sent; /* per-transport counter of the owner */
+} tutti_link_t;
+
+typedef struct tutti_engine {
+    int rank, nranks, nchan;
+    tutti_link_t *links; /* links[peer * nchan + chan] */
+} tutti_engine_t;
+
+static inline tutti_link_t *tutti_engine_link(const tutti_engine_t *e, int peer, int chan)
+{
+    return &e->links[(size_t)peer * (size_t)e->nchan + (size_t)chan];
+}
+
+/* A schedule being executed, with its cursor. */
+typedef struct tutti_exec {
+    tutti_sched_t sched;
+    uint32_t phase;
+    uint32_t done_streams; /* bit per finished stream of the current phase */
+    uint32_t step[TUTTI_MAX_STREAMS];
+    uint64_t iter[TUTTI_MAX_STREAMS];
+    tutti_datatype_t dtype;
+    tutti_op_t op;
+    int div; /* AVG: number of ranks */
+    uint64_t steps_done; /* grows whenever a slice completes */
+    uint32_t polls;      /* progress calls that found nothing to do */
+    /* when blocked: on whom, which way (0 send, 1 receive), which channel */
+    int blocked_peer, blocked_dir, blocked_chan;
+} tutti_exec_t;
+
+/* Resets the cursor (the schedule must be finished). */
+void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div);
+
+/* Runs as far as possible without blocking.  TUTTI_SUCCESS when the
+ * schedule is complete, TUTTI_INPROGRESS when a slot is not available
+ * (blocked_* says which), or an error: TUTTI_ERR_MISMATCH when a peer sent a
+ * message of another length (detail in err), or what a transport returned. */
+tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Communicator creation: unique id, init by rank, split, and init from the
+ * environment a launcher exports.
+ */
+#include "core/comm.h"
+
+#include "util/log.h"
+#include "util/param.h"
+#include "util/siphash.h"
+#include "util/socket.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tutti_result_t tutti_init_check_params(void)
+{
+    const char *e = tutti_param_error();
+    if (e) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "bad environment: %s", e);
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_get_unique_id(tutti_unique_id_t *id)
+{
+    char err[TUTTI_ERRLEN], ifname[64];
+    tutti_id_info_t info;
+    tutti_result_t r;
+    if (!id) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "tutti_get_unique_id: id is NULL");
+    if ((r = tutti_init_check_params()) != TUTTI_SUCCESS) return r;
+    memset(&info, 0, sizeof(info));
+    if (tutti_random_bytes(&info.comm_id, sizeof(info.comm_id)) != 0 ||
+        tutti_random_bytes(info.secret, sizeof(info.secret)) != 0)
+        return tutti_comm_error(NULL, TUTTI_ERR_SYSTEM, "tutti_get_unique_id: getrandom: %s", strerror(errno));
+    if (tutti_socket_pick_if(tutti_param_str(TUTTI_P_SOCKET_IFNAME), tutti_param_str(TUTTI_P_SOCKET_FAMILY),
+                             &info.root, ifname, sizeof(ifname), err, sizeof(err)) != 0)
+        return tutti_comm_error(NULL, TUTTI_ERR_SYSTEM, "tutti_get_unique_id: %s", err);
+    r = tutti_bootstrap_root_start(&info.root, &info, tutti_param_seconds(TUTTI_P_INIT_TIMEOUT), err, sizeof(err));
+    if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "tutti_get_unique_id: %s", err);
+    return tutti_id_encode(&info, id);
+}
+
+static tutti_result_t tutti_init_with_info(tutti_comm_t *comm, int nranks, const tutti_id_info_t *info,
+                                           int rank, const char *call)
+{
+    char err[TUTTI_ERRLEN];
+    tutti_bootstrap_t *boot = NULL;
+    tutti_comm_t c = NULL;
+    tutti_result_t r = tutti_bootstrap_init(info, rank, nranks, tutti_param_seconds(TUTTI_P_INIT_TIMEOUT), &boot,
+                                            err, sizeof(err));
+    if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
+    r = tutti_comm_create(boot, NULL, &c, err, sizeof(err));
+    if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
+    *comm = c;
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_comm_init_rank(tutti_comm_t *comm, int nranks, tutti_unique_id_t id, int rank)
+{
+    tutti_id_info_t info;
+    tutti_result_t r;
+    const char *call = "tutti_comm_init_rank";
+    if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: comm is NULL", call);
+    if (nranks < 1) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: nranks %d < 1", call, nranks);
+    if (rank < 0 || rank >= nranks)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: rank %d is out of range for %d ranks", call,
+                                rank, nranks);
+    if ((r = tutti_init_check_params()) != TUTTI_SUCCESS) return r;
+    if (tutti_id_decode(&id, &info) != TUTTI_SUCCESS)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: the unique id was not made by tutti_get_unique_id (or was corrupted)", call);
+    return tutti_init_with_info(comm, nranks, &info, rank, call);
+}
+
+tutti_result_t tutti_comm_split(tutti_comm_t comm, int color, int key, tutti_comm_t *newcomm)
+{
+    char err[TUTTI_ERRLEN];
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_split", 0);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!newcomm) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_split: newcomm is NULL");
+        goto out;
+    }
+    if (color < 0) color = TUTTI_SPLIT_NOCOLOR;
+    tutti_bootstrap_t *child = NULL;
+    int nr = 0, nn = 0, *pranks = NULL;
+    pthread_mutex_lock(&comm->lock);
+    r = tutti_bootstrap_split(comm->boot, color, key, &child, &nr, &nn, &pranks);
+    pthread_mutex_unlock(&comm->lock);
+    if (r != TUTTI_SUCCESS) {
+        r = tutti_comm_error(comm, r, "tutti_comm_split: %s", tutti_bootstrap_error(comm->boot));
+        goto out;
+    }
+    free(pranks);
+    if (!child) {
+        *newcomm = NULL;
+        goto out;
+    }
+    tutti_comm_t c = NULL;
+    r = tutti_comm_create(child, comm, &c, err, sizeof(err));
+    if (r != TUTTI_SUCCESS) {
+        r = tutti_comm_error(comm, r, "tutti_comm_split: color %d: %s", color, err);
+        goto out;
+    }
+    TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "split color %d key %d -> rank %d of %d", color, key, nr, nn);
+    *newcomm = c;
+out:
+    tutti_comm_leave(comm);
+    return r;
+}
+
+/* ---- environment init ------------------------------------------------------ */
+
+static int tutti_env_int(const char *name, int *out)
+{
+    const char *v = getenv(name);
+    char *end;
+    if (!v || !*v) return 0;
+    long x = strtol(v, &end, 10);
+    if (*end != '\0' || x < 0 || x > 1 << 30) return 0;
+    *out = (int)x;
+    return 1;
+}
+
+static int tutti_hex_secret(const char *hex, uint8_t out[16])
+{
+    if (strlen(hex) != 32) return -1;
+    for (int i = 0; i < 16; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1])) return -1;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)
+{
+    const char *call = "tutti_comm_init_env";
+    char err[TUTTI_ERRLEN], addrtext[320];
+    int rank = -1, size = -1, local_size = -1;
+    const char *src = NULL;
+    tutti_result_t r;
+    if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: comm is NULL", call);
+    if ((r = tutti_init_check_params()) != TUTTI_SUCCESS) return r;
+
+    /* who am I */
+    if (tutti_param_int(TUTTI_P_RANK) >= 0 && tutti_param_int(TUTTI_P_NRANKS) > 0) {
+        rank = (int)tutti_param_int(TUTTI_P_RANK);
+        size = (int)tutti_param_int(TUTTI_P_NRANKS);
+        src = "TUTTI_RANK/TUTTI_NRANKS";
+    } else if (tutti_env_int("OMPI_COMM_WORLD_RANK", &rank) && tutti_env_int("OMPI_COMM_WORLD_SIZE", &size)) {
+        src = "OMPI_COMM_WORLD_RANK/SIZE";
+        tutti_env_int("OMPI_COMM_WORLD_LOCAL_SIZE", &local_size);
+    } else if (tutti_env_int("PMI_RANK", &rank) && tutti_env_int("PMI_SIZE", &size)) {
+        src = "PMI_RANK/PMI_SIZE";
+        tutti_env_int("MPI_LOCALNRANKS", &local_size);
+    } else if (tutti_env_int("SLURM_PROCID", &rank) && tutti_env_int("SLURM_NTASKS", &size)) {
+        int nnodes;
+        src = "SLURM_PROCID/SLURM_NTASKS";
+        if (tutti_env_int("SLURM_NNODES", &nnodes) && nnodes == 1) local_size = size;
+    } else if (tutti_env_int("RANK", &rank) && tutti_env_int("WORLD_SIZE", &size)) {
+        src = "RANK/WORLD_SIZE";
+        tutti_env_int("LOCAL_WORLD_SIZE", &local_size);
+    } else {
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_USAGE,
+                                "%s: no rank and size in the environment (looked for TUTTI_RANK/TUTTI_NRANKS, "
+                                "OMPI_COMM_WORLD_RANK/SIZE, PMI_RANK/PMI_SIZE, SLURM_PROCID/SLURM_NTASKS, "
+                                "RANK/WORLD_SIZE)",
+                                call);
+    }
+    if (size < 1 || rank < 0 || rank >= size)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: rank %d / size %d from %s are inconsistent",
+                                call, rank, size, src);
+
+    /* where to meet, and a job id to derive defaults from */
+    const char *jobid = getenv("OMPI_MCA_ess_base_jobid");
+    if (!jobid) jobid = getenv("PMIX_NAMESPACE");
+    if (!jobid) jobid = getenv("SLURM_JOB_ID");
+    const char *root = tutti_param_str(TUTTI_P_ROOT_ADDR);
+    const char *maddr = getenv("MASTER_ADDR"), *mport = getenv("MASTER_PORT");
+    if (root[0]) {
+        snprintf(addrtext, sizeof(addrtext), "%s", root);
+    } else if (maddr && mport) {
+        /* MASTER_PORT itself belongs to torchrun's own store */
+        snprintf(addrtext, sizeof(addrtext), "%s%s%s:%d", strchr(maddr, ':') ? "[" : "", maddr,
+                 strchr(maddr, ':') ? "]" : "", atoi(mport) + 1);
+    } else if (jobid && local_size == size) {
+        static const uint8_t key[16] = {'t', 'u', 't', 't', 'i', '-', 'p', 'o', 'r', 't'};
+        unsigned port = 20000 + (unsigned)(tutti_siphash(key, jobid, strlen(jobid)) % 40000);
+        snprintf(addrtext, sizeof(addrtext), "127.0.0.1:%u", port);
+    } else {
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_USAGE,
+                                "%s: no rendezvous address: set TUTTI_ROOT_ADDR=host:port (or MASTER_ADDR and "
+                                "MASTER_PORT) to an address of rank 0's host%s",
+                                call, jobid ? "" : "; the launcher exports no job id to derive a local one from");
+    }
+    tutti_id_info_t info;
+    memset(&info, 0, sizeof(info));
+    if (tutti_sockaddr_parse(addrtext, &info.root, err, sizeof(err)) != 0)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: rendezvous %s", call, err);
+
+    const char *secret = tutti_param_str(TUTTI_P_SECRET);
+    if (secret[0]) {
+        if (tutti_hex_secret(secret, info.secret) != 0)
+            return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: TUTTI_SECRET must be 32 hex digits", call);
+    } else {
+        /* derived: keeps other jobs out by accident, not a defence against
+         * someone who can read this job's environment */
+        static const uint8_t key[16] = {'t', 'u', 't', 't', 'i', '-', 'e', 'n', 'v', '-', 's', 'e', 'c'};
+        char material[512];
+        const char *pre = getenv("OMPI_MCA_orte_precondition_transports");
+        snprintf(material, sizeof(material), "%s|%s|%s|%d", jobid ? jobid : "", pre ? pre : "", addrtext, size);
+        tutti_siphash_mac(key, material, strlen(material), info.secret);
+    }
+    static const uint8_t idkey[16] = {'t', 'u', 't', 't', 'i', '-', 'e', 'n', 'v', '-', 'i', 'd'};
+    info.comm_id = tutti_siphash(idkey, info.secret, sizeof(info.secret));
+
+    if (rank == 0) {
+        tutti_sockaddr_t listen_addr = info.root;
+        r = tutti_bootstrap_root_start(&listen_addr, &info, tutti_param_seconds(TUTTI_P_INIT_TIMEOUT), err,
+                                       sizeof(err));
+        if (r != TUTTI_SUCCESS)
+            return tutti_comm_error(NULL, r, "%s: rank 0 cannot serve the rendezvous at %s: %s", call, addrtext, err);
+    }
+    TUTTI_INFO(TUTTI_SUBSYS_INIT, rank, "init from environment: rank %d of %d (%s), rendezvous %s", rank, size,
+               src, addrtext);
+    return tutti_init_with_info(comm, size, &info, rank, call);
+}

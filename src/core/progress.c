@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Requests and progress.  Operations on a communicator run strictly in the
+ * order they were posted (every rank posts them in the same order, so every
+ * connection carries them in the same order); waiting on any request drives
+ * the queue from its head.  Every wait has a deadline: when the operation
+ * at the head makes no progress for `timeout` seconds it fails with
+ * TUTTI_ERR_TIMEOUT naming the peer it waits for, and a peer found dead
+ * fails it at once with TUTTI_ERR_REMOTE.
+ */
+#include "core/comm.h"
+
+#include "dtype/dtype.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TUTTI_PEER_CHECK_INTERVAL 0.1
+
+struct tutti_request *tutti_request_get(tutti_comm_t comm)
+{
+    struct tutti_request *req = comm->free_reqs;
+    if (req) {
+        comm->free_reqs = req->next;
+    } else {
+        req = calloc(1, sizeof(*req));
+        if (!req) return NULL;
+        tutti_sched_init(&req->x.sched, comm->slice_max, 1, TUTTI_NCHANNELS);
+        req->all_next = comm->all_reqs;
+        comm->all_reqs = req;
+    }
+    req->comm = comm;
+    req->next = NULL;
+    req->state = TUTTI_REQ_FREE;
+    return req;
+}
+
+void tutti_request_put(struct tutti_request *req)
+{
+    tutti_comm_t comm = req->comm;
+    req->state = TUTTI_REQ_FREE;
+    req->next = comm->free_reqs;
+    comm->free_reqs = req;
+}
+
+void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req)
+{
+    req->state = TUTTI_REQ_QUEUED;
+    req->next = NULL;
+    req->last_progress = 0;
+    req->last_steps = 0;
+    req->last_peer_check = 0;
+    if (comm->tail) comm->tail->next = req;
+    else comm->head = req;
+    comm->tail = req;
+}
+
+static void tutti_request_describe(const struct tutti_request *req, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "tutti_%s #%llu", tutti_coll_name(req->coll), (unsigned long long)req->seq);
+    if (req->coll == TUTTI_COLL_BARRIER || n < 0 || (size_t)n >= len) return;
+    char root[24] = "";
+    if (tutti_coll_has_root(req->coll)) snprintf(root, sizeof(root), " root %d", req->root);
+    snprintf(buf + n, len - (size_t)n, " (count %zu %s%s%s%s, %s)", req->count, tutti_dtype_name(req->dtype),
+             tutti_coll_has_op(req->coll) ? " " : "", tutti_coll_has_op(req->coll) ? tutti_dtype_op_name(req->op) : "",
+             root, tutti_algo_name(req->algo));
+}
+
+/* The head failed: record why, break the communicator, fail the rest. */
+static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
+{
+    if (!comm->broken) comm->broken = r;
+    for (struct tutti_request *q = comm->head; q; q = q->next) {
+        q->state = TUTTI_REQ_DONE;
+        q->result = (q == comm->head || r == TUTTI_ERR_ABORTED) ? r : TUTTI_ERR_INVALID_USAGE;
+    }
+    comm->head = comm->tail = NULL;
+}
+
+static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_request *req)
+{
+    double now = tutti_time_now();
+    char what[192];
+    if (req->x.steps_done != req->last_steps || req->last_progress == 0) {
+        req->last_steps = req->x.steps_done;
+        req->last_progress = now;
+        return TUTTI_INPROGRESS;
+    }
+    int peer = req->x.blocked_peer;
+    if (peer >= 0 && now - req->last_peer_check > TUTTI_PEER_CHECK_INTERVAL) {
+        req->last_peer_check = now;
+        tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0 : req->x.blocked_chan);
+        char why[256];
+        if (l->tp && l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, why, sizeof(why)) != TUTTI_SUCCESS) {
+            tutti_request_describe(req, what, sizeof(what));
+            tutti_comm_error(comm, TUTTI_ERR_REMOTE, "%s: rank %d lost its peer rank %d (%s): %s", what,
+                             comm->rank, peer, comm->info[peer].host, why);
+            return TUTTI_ERR_REMOTE;
+        }
+    }
+    if (now - req->last_progress > comm->timeout) {
+        tutti_request_describe(req, what, sizeof(what));
+        if (peer >= 0)
+            tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
+                             "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d); "
+                             "that rank may be stuck in another call, or the ranks called different collectives",
+                             what, comm->rank, comm->timeout, req->x.blocked_dir == 0 ? "send to" : "receive from",
+                             peer, comm->info[peer].host, req->x.blocked_chan);
+        else
+            tutti_comm_error(comm, TUTTI_ERR_TIMEOUT, "%s: rank %d made no progress for %.1f s", what,
+                             comm->rank, comm->timeout);
+        return TUTTI_ERR_TIMEOUT;
+    }
+    return TUTTI_INPROGRESS;
+}
+
+tutti_result_t tutti_comm_progress(tutti_comm_t comm)
+{
+    char err[TUTTI_ERRLEN];
+    while (comm->head) {
+        struct tutti_request *req = comm->head;
+        if (__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
+            tutti_comm_fail_queue(comm, TUTTI_ERR_ABORTED);
+            return TUTTI_ERR_ABORTED;
+        }
+        err[0] = '\0';
+        tutti_result_t r = tutti_exec_run(&comm->engine, &req->x, err, sizeof(err));
+        if (r == TUTTI_INPROGRESS) {
+            for (int t = 0; t < comm->ntps; t++) {
+                if (!(comm->tps[t].tp->caps & TUTTI_TP_CAP_NEEDS_PROGRESS)) continue;
+                tutti_result_t pr = comm->tps[t].tp->progress(comm->tps[t].tpcomm);
+                if (pr < 0) {
+                    r = pr;
+                    break;
+                }
+            }
+            if (r == TUTTI_INPROGRESS) {
+                if ((++req->x.polls & 255) != 0) return TUTTI_INPROGRESS;
+                r = tutti_comm_check_stall(comm, req);
+                if (r == TUTTI_INPROGRESS) return r;
+            }
+        }
+        if (r == TUTTI_SUCCESS) {
+            req->state = TUTTI_REQ_DONE;
+            req->result = TUTTI_SUCCESS;
+            comm->head = req->next;
+            if (!comm->head) comm->tail = NULL;
+            continue;
+        }
+        /* failure */
+        if (err[0]) {
+            char what[192];
+            tutti_request_describe(req, what, sizeof(what));
+            tutti_comm_error(comm, r, "%s: %s", what, err);
+        } else if (r != TUTTI_ERR_TIMEOUT && r != TUTTI_ERR_REMOTE) {
+            char what[192];
+            tutti_request_describe(req, what, sizeof(what));
+            tutti_comm_error(comm, r, "%s: transport failure with peer %d", what, req->x.blocked_peer);
+        }
+        tutti_comm_fail_queue(comm, r);
+        return r;
+    }
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
+{
+    tutti_backoff_t bo;
+    tutti_backoff_init(&bo, comm->spin);
+    for (;;) {
+        pthread_mutex_lock(&comm->lock);
+        if (req->state != TUTTI_REQ_DONE) {
+            uint64_t before = comm->head ? comm->head->x.steps_done : 0;
+            tutti_comm_progress(comm);
+            if (comm->head && comm->head->x.steps_done != before) bo.polls = 0;
+        }
+        if (req->state == TUTTI_REQ_DONE) {
+            tutti_result_t r = req->result;
+            tutti_request_put(req);
+            pthread_mutex_unlock(&comm->lock);
+            return r;
+        }
+        pthread_mutex_unlock(&comm->lock);
+        tutti_backoff_wait(&bo);
+    }
+}

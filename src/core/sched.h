@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Schedules: what an algorithm produces and the engine runs.
+ *
+ * A schedule is a list of phases.  A phase cuts every step's byte range
+ * into slices of at most `slice` bytes and runs each of its streams
+ * slice-major:
+ *
+ *     for iter in 0 .. niters-1:
+ *         for step in stream.steps:
+ *             if slice iter of step exists: run step on slice iter
+ *
+ * The streams of a phase progress independently (each has its own cursor,
+ * and when one is blocked the engine moves on to the next); the phase ends
+ * when all have.  A tree all-reduce runs its reduction and its broadcast as
+ * separate streams, so neither waits for the other.
+ * Running a step on a slice is one dataflow:
+ *
+ *     inputs  = [src + off]? ++ [slot received from each recv peer]
+ *     result  = op-reduce(inputs)   (REDUCE)   or   the single input (copy)
+ *     outputs = [dst + off]? ++ [slot sent to each send peer]   <- result
+ *
+ * Slice-major order is what pipelines a ring: a rank forwards slice j of
+ * step k before it touches slice j+1, so every FIFO carries chunks in one
+ * global order and a bounded number of slots is enough (no deadlock however
+ * large the message).  Streams must not share a connection (peer,
+ * channel, direction), or the order of messages on it would depend on
+ * timing.  Zero-length slices are skipped on both sides, so ranks agree on
+ * every message.
+ */
+#ifndef TUTTI_CORE_SCHED_H
+#define TUTTI_CORE_SCHED_H
+
+#include "tutti.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TUTTI_MAX_FAN 8
+#define TUTTI_MAX_STREAMS 4
+
+enum {
+    TUTTI_STEP_REDUCE = 1u << 0, /* combine all inputs with the op */
+    TUTTI_STEP_FINAL = 1u << 1,  /* result is final: apply AVG's division */
+};
+
+typedef struct tutti_step {
+    uint16_t flags;
+    uint8_t nrecv, nsend;
+    uint8_t chan;
+    uint8_t stream;
+    const char *src; /* local input, or NULL */
+    char *dst;       /* local output, or NULL */
+    size_t bytes;    /* length of this step's range */
+    int32_t recv[TUTTI_MAX_FAN];
+    int32_t send[TUTTI_MAX_FAN];
+} tutti_step_t;
+
+typedef struct tutti_phase {
+    size_t slice;
+    uint32_t first, nsteps;
+    uint32_t nstreams;
+    uint64_t niters[TUTTI_MAX_STREAMS];
+} tutti_phase_t;
+
+typedef struct tutti_sched {
+    tutti_step_t *steps;
+    uint32_t nsteps, capsteps;
+    tutti_phase_t *phases;
+    uint32_t nphases, capphases;
+    size_t slice_max; /* transport payload limit */
+    size_t esize;     /* element size: slices are whole elements */
+    int nchan;
+    int oom;
+    char token_src[8]; /* one-byte messages (barrier) */
+    char token_dst[8];
+} tutti_sched_t;
+
+void tutti_sched_init(tutti_sched_t *s, size_t slice_max, size_t esize, int nchan);
+void tutti_sched_reset(tutti_sched_t *s, size_t slice_max, size_t esize, int nchan);
+void tutti_sched_free(tutti_sched_t *s);
+
+/* Starts a phase; slice is clamped to slice_max and rounded down to whole
+ * elements (0 means "as large as allowed"). */
+void tutti_sched_phase(tutti_sched_t *s, size_t slice);
+
+/* Appends a zeroed step to the current phase (never NULL: on allocation
+ * failure a scratch step is returned and s->oom is set). */
+tutti_step_t *tutti_sched_step(tutti_sched_t *s);
+
+/* Closes the schedule: computes every phase's iteration count. */
+void tutti_sched_finish(tutti_sched_t *s);
+
+/* Helpers for building steps. */
+static inline void tutti_step_recv(tutti_step_t *st, int peer)
+{
+    st->recv[st->nrecv++] = peer;
+}
+static inline void tutti_step_send(tutti_step_t *st, int peer)
+{
+    st->send[st->nsend++] = peer;
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Datatypes and reduction kernels.
+ *
+ * tutti_dtype_reduce() combines n >= 1 inputs element-wise into dst:
+ *   dst[i] = in[0][i] op in[1][i] op ... op in[n-1][i]     (left to right)
+ * then, when div > 1 (the final step of an AVG), divides by div.
+ * dst may alias in[0] exactly (in-place accumulate); no other overlap.
+ * float16/bfloat16 accumulate all n inputs in float32 and round once.
+ */
+#ifndef TUTTI_DTYPE_DTYPE_H
+#define TUTTI_DTYPE_DTYPE_H
+
+#include "tutti.h"
+
+#include <stddef.h>
+
+static inline size_t tutti_dtype_size(tutti_datatype_t dt)
+{
+    static const unsigned char sizes[TUTTI_NUM_DATATYPES] = {1, 1, 4, 4, 8, 8, 2, 2, 4, 8};
+    return ((unsigned)dt < TUTTI_NUM_DATATYPES) ? sizes[dt] : 0;
+}
+
+static inline int tutti_dtype_valid(tutti_datatype_t dt)
+{
+    return (unsigned)dt < TUTTI_NUM_DATATYPES;
+}
+
+static inline int tutti_op_valid(tutti_op_t op)
+{
+    return (unsigned)op < TUTTI_NUM_OPS;
+}
+
+const char *tutti_dtype_name(tutti_datatype_t dt);
+const char *tutti_dtype_op_name(tutti_op_t op);
+
+#define TUTTI_REDUCE_MAX_INPUTS 16
+
+void tutti_dtype_reduce(void *dst, const void *const *in, int n, size_t count,
+                        tutti_datatype_t dt, tutti_op_t op, int div);
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one parameter table.  Every TUTTI_* environment variable the library
+ * reads is a row here: name, type, default, bounds and doc.  The table is
+ * read from the environment once per process (the first time any parameter
+ * is asked for) and never changes afterwards; tutti-info prints it.
+ *
+ * Sizes accept K/M/G suffixes (powers of 1024); durations are seconds with
+ * an optional fraction ("0.5") or suffix ("500ms", "2m").
+ */
+#ifndef TUTTI_UTIL_PARAM_H
+#define TUTTI_UTIL_PARAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    TUTTI_PARAM_INT,
+    TUTTI_PARAM_SIZE,
+    TUTTI_PARAM_BOOL,
+    TUTTI_PARAM_SECONDS,
+    TUTTI_PARAM_STRING,
+} tutti_param_type_t;
+
+/* X(ID, type, default, min, max, doc).  min/max apply to numbers. */
+#define TUTTI_PARAM_TABLE(X)                                                   \
+    X(DEBUG, STRING, "WARN", 0, 0,                                             \
+      "Log level: NONE, VERSION, WARN, INFO or TRACE.")                        \
+    X(DEBUG_SUBSYS, STRING, "ALL", 0, 0,                                       \
+      "Subsystems to log, comma-separated, ^ to exclude: INIT, BOOTSTRAP, "    \
+      "COLL, ENGINE, SHM, TRANSPORT, PARAM, MPI, ALL.")                        \
+    X(DEBUG_FILE, STRING, "", 0, 0,                                            \
+      "Write the log to this file instead of stderr; %h is the host name, "    \
+      "%p the process id.")                                                    \
+    X(TIMEOUT, SECONDS, "300", 0.001, 1e7,                                     \
+      "Deadline in seconds for every wait inside a collective: past it the "   \
+      "call returns TUTTI_ERR_TIMEOUT naming the peer waited for.")            \
+    X(INIT_TIMEOUT, SECONDS, "120", 0.001, 1e7,                                \
+      "Deadline in seconds for communicator creation (init, split): ranks "    \
+      "that have not joined by then are named in the error.")                 \
+    X(ALGO, STRING, "", 0, 0,                                                  \
+      "Force algorithms: 'ring' (everywhere it exists), "                      \
+      "'allreduce:tree;broadcast:ring', '^tree' to exclude.  Unknown names "   \
+      "fail communicator creation.")                                           \
+    X(SMALL_MSG_SIZE, SIZE, "32K", 0, (double)(1ULL << 40),                    \
+      "Messages of at most this many bytes use the latency-optimised "         \
+      "algorithm (tree, recursive doubling) when no algorithm is forced.")     \
+    X(SPIN, INT, "2000", 0, 1e9,                                               \
+      "Polls of a wait loop before it starts yielding the CPU "                \
+      "(sched_yield); 0 yields at once.  Ranks may outnumber cores.")          \
+    X(SHM_SLOT_SIZE, SIZE, "64K", 4096, (double)(64ULL << 20),                 \
+      "Shared-memory transport: bytes per FIFO slot (the pipelining "          \
+      "chunk).")                                                               \
+    X(SHM_NSLOTS, INT, "8", 2, 1024,                                           \
+      "Shared-memory transport: slots per FIFO (one FIFO per peer pair, "      \
+      "direction and channel).")                                               \
+    X(SOCKET_IFNAME, STRING, "", 0, 0,                                         \
+      "Network interfaces to use, NCCL grammar: 'eth,ib' prefixes, '^docker' " \
+      "excludes, '=eth0' exact names.  Default: the first up interface that "  \
+      "is not loopback, else loopback.")                                       \
+    X(SOCKET_FAMILY, STRING, "", 0, 0,                                         \
+      "Restrict interfaces to AF_INET or AF_INET6.")                           \
+    X(ROOT_ADDR, STRING, "", 0, 0,                                             \
+      "Environment init: rendezvous 'host:port' (rank 0 listens there).  "     \
+      "Default: MASTER_ADDR:MASTER_PORT.")                                     \
+    X(SECRET, STRING, "", 0, 0,                                                \
+      "Environment init: the job's shared secret, 32 hex digits.  Never "      \
+      "logged.")                                                               \
+    X(RANK, INT, "-1", -1, 1e9,                                                \
+      "Environment init: this process's rank (overrides the launcher's).")     \
+    X(NRANKS, INT, "-1", -1, 1e9,                                              \
+      "Environment init: number of ranks (overrides the launcher's).")         \
+    X(HOSTID, STRING, "", 0, 0,                                                \
+      "Override the node identity used to decide which ranks share memory "    \
+      "(default: host name, boot id and IPC namespace).")
+
+typedef enum {
+#define TUTTI_PARAM_ENUM_(id, type, def, min, max, doc) TUTTI_P_##id,
+    TUTTI_PARAM_TABLE(TUTTI_PARAM_ENUM_)
+#undef TUTTI_PARAM_ENUM_
+        TUTTI_P_COUNT
+} tutti_param_id_t;
+
+typedef struct {
+    const char *name; /* "TUTTI_TIMEOUT" */
+    tutti_param_type_t type;
+    const char *def;
+    double min, max;
+    const char *doc;
+} tutti_param_desc_t;
+
+/* Typed values.  Numbers are bounded by the table; strings never NULL. */
+int64_t tutti_param_int(tutti_param_id_t id);
+size_t tutti_param_size(tutti_param_id_t id);
+double tutti_param_seconds(tutti_param_id_t id);
+const char *tutti_param_str(tutti_param_id_t id);
+
+const tutti_param_desc_t *tutti_param_desc(tutti_param_id_t id);
+/* The text the value came from, and whether it came from the environment. */
+const char *tutti_param_raw(tutti_param_id_t id, int *from_env);
+
+/* First invalid value found in the environment, as a message, or NULL.
+ * Communicator creation fails with it: a typo never falls back silently. */
+const char *tutti_param_error(void);
+
+/* Called once by logging when it is ready: warns about unknown TUTTI_*
+ * variables and invalid values. */
+void tutti_param_after_log_init(void);
+
+/* Parsers shared with other grammar code; return 0 on success. */
+int tutti_param_parse_size(const char *s, uint64_t *out);
+int tutti_param_parse_seconds(const char *s, double *out);
+
+#endif

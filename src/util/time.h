@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TUTTI_UTIL_TIME_H
+#define TUTTI_UTIL_TIME_H
+
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Monotonic seconds. */
+static inline double tutti_time_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline void tutti_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/*
+ * Spin-then-yield backoff for every wait loop: the first `spin` polls only
+ * pause the core; after that each poll yields the CPU, so a rank that waits
+ * lets an oversubscribed peer run.  After ~1 ms of yielding it sleeps 50 us
+ * between polls, so idle ranks stop competing with busy ones.
+ */
+typedef struct {
+    uint32_t polls;
+    uint32_t spin;
+    double since;
+} tutti_backoff_t;
+
+static inline void tutti_backoff_init(tutti_backoff_t *b, uint32_t spin)
+{
+    b->polls = 0;
+    b->spin = spin;
+    b->since = 0;
+}
+
+static inline void tutti_backoff_wait(tutti_backoff_t *b)
+{
+    if (b->polls < b->spin) {
+        b->polls++;
+        tutti_cpu_relax();
+        return;
+    }
+    if (b->polls < b->spin + 4096u) {
+        b->polls++;
+        sched_yield();
+        return;
+    }
+    struct timespec ts = {0, 50000};
+    nanosleep(&ts, NULL);
+}
+
+#endif

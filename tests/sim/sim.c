@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "sim/sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *data;
+    size_t *len;
+    unsigned n;
+    size_t slot;
+    uint64_t head, tail;
+    int src, dst;
+} sim_fifo_t;
+
+struct sim_world {
+    int p, nchan;
+    unsigned nslots;
+    size_t slot;
+    unsigned seed;
+    sim_fifo_t *fifos; /* [src][dst][chan] */
+    tutti_engine_t *engines;
+};
+
+static tutti_result_t sim_send_acquire(void *conn, size_t len, void **slot)
+{
+    sim_fifo_t *f = conn;
+    if (len > f->slot) return TUTTI_ERR_INTERNAL;
+    if (f->head - f->tail >= f->n) return TUTTI_INPROGRESS;
+    *slot = f->data + (f->head % f->n) * f->slot;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_send_commit(void *conn, size_t len)
+{
+    sim_fifo_t *f = conn;
+    f->len[f->head % f->n] = len;
+    f->head++;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_recv_acquire(void *conn, const void **slot, size_t *len)
+{
+    sim_fifo_t *f = conn;
+    if (f->head == f->tail) return TUTTI_INPROGRESS;
+    *slot = f->data + (f->tail % f->n) * f->slot;
+    *len = f->len[f->tail % f->n];
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_recv_release(void *conn)
+{
+    sim_fifo_t *f = conn;
+    f->tail++;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_peer_check(void *conn, char *why, size_t len) { return TUTTI_SUCCESS; }
+
+static const tutti_transport_t sim_transport = {
+    .size = sizeof(tutti_transport_t),
+    .api_version = TUTTI_TRANSPORT_API_VERSION,
+    .name = "sim",
+    .send_acquire = sim_send_acquire,
+    .send_commit = sim_send_commit,
+    .recv_acquire = sim_recv_acquire,
+    .recv_release = sim_recv_release,
+    .peer_check = sim_peer_check,
+};
+
+sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, unsigned seed)
+{
+    sim_world_t *w = calloc(1, sizeof(*w));
+    w->p = p;
+    w->nchan = nchan;
+    w->nslots = nslots;
+    w->slot = slot_size;
+    w->seed = seed;
+    size_t nf = (size_t)p * (size_t)p * (size_t)nchan;
+    w->fifos = calloc(nf, sizeof(sim_fifo_t));
+    for (int s = 0; s < p; s++)
+        for (int d = 0; d < p; d++)
+            for (int c = 0; c < nchan; c++) {
+                sim_fifo_t *f = &w->fifos[((size_t)s * (size_t)p + (size_t)d) * (size_t)nchan + (size_t)c];
+                f->n = nslots;
+                f->slot = slot_size;
+                f->src = s;
+                f->dst = d;
+            }
+    w->engines = calloc((size_t)p, sizeof(tutti_engine_t));
+    for (int r = 0; r < p; r++) {
+        tutti_engine_t *e = &w->engines[r];
+        e->rank = r;
+        e->nranks = p;
+        e->nchan = nchan;
+        e->links = calloc((size_t)p * (size_t)nchan, sizeof(tutti_link_t));
+        for (int q = 0; q < p; q++)
+            for (int c = 0; c < nchan; c++) {
+                tutti_link_t *l = &e->links[(size_t)q * (size_t)nchan + (size_t)c];
+                l->tp = &sim_transport;
+                l->sconn = &w->fifos[((size_t)r * (size_t)p + (size_t)q) * (size_t)nchan + (size_t)c];
+                l->rconn = &w->fifos[((size_t)q * (size_t)p + (size_t)r) * (size_t)nchan + (size_t)c];
+            }
+    }
+    return w;
+}
+
+void sim_destroy(sim_world_t *w)
+{
+    if (!w) return;
+    size_t nf = (size_t)w->p * (size_t)w->p * (size_t)w->nchan;
+    for (size_t k = 0; k < nf; k++) {
+        free(w->fifos[k].data);
+        free(w->fifos[k].len);
+    }
+    for (int r = 0; r < w->p; r++) free(w->engines[r].links);
+    free(w->engines);
+    free(w->fifos);
+    free(w);
+}
+
+size_t sim_slot_size(const sim_world_t *w) { return w->slot; }
+
+static unsigned sim_rand(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 16;
+}
+
+int sim_run(sim_world_t *w, tutti_exec_t *const *xs, char *err, size_t errlen)
+{
+    int p = w->p;
+    size_t nf = (size_t)p * (size_t)p * (size_t)w->nchan;
+    for (size_t k = 0; k < nf; k++) {
+        sim_fifo_t *f = &w->fifos[k];
+        if (!f->data) {
+            f->data = malloc(f->n * f->slot);
+            f->len = calloc(f->n, sizeof(size_t));
+        }
+        f->head = f->tail = 0;
+    }
+    int *order = malloc(sizeof(int) * (size_t)p);
+    int *done = calloc((size_t)p, sizeof(int));
+    int ndone = 0, rc = 0;
+    unsigned rs = w->seed;
+    for (int r = 0; r < p; r++) order[r] = r;
+    while (ndone < p) {
+        /* shuffle the order in which ranks get to run */
+        for (int i = p - 1; i > 0; i--) {
+            int j = (int)(sim_rand(&rs) % (unsigned)(i + 1));
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        int moved = 0;
+        for (int k = 0; k < p; k++) {
+            int r = order[k];
+            if (done[r]) continue;
+            uint64_t before = xs[r]->steps_done;
+            char e[256] = "";
+            tutti_result_t res = tutti_exec_run(&w->engines[r], xs[r], e, sizeof(e));
+            if (xs[r]->steps_done != before) moved = 1;
+            if (res == TUTTI_SUCCESS) {
+                done[r] = 1;
+                ndone++;
+                moved = 1;
+            } else if (res != TUTTI_INPROGRESS) {
+                snprintf(err, errlen, "rank %d: engine error %d: %s", r, (int)res, e);
+                rc = -2;
+                goto out;
+            }
+        }
+        if (!moved) {
+            int n = snprintf(err, errlen, "deadlock:");
+            for (int r = 0; r < p && n < (int)errlen - 40; r++)
+                if (!done[r])
+                    n += snprintf(err + n, errlen - (size_t)n, " r%d(phase %u iter %llu step %u %s %d)", r,
+                                  xs[r]->phase, (unsigned long long)xs[r]->iter[0], xs[r]->step[0],
+                                  xs[r]->blocked_dir == 0 ? "send" : "recv", xs[r]->blocked_peer);
+            rc = -1;
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < nf; k++) {
+        sim_fifo_t *f = &w->fifos[k];
+        if (f->head != f->tail) {
+            snprintf(err, errlen, "%llu message(s) left from rank %d to rank %d",
+                     (unsigned long long)(f->head - f->tail), f->src, f->dst);
+            rc = -3;
+            goto out;
+        }
+    }
+out:
+    free(order);
+    free(done);
+    return rc;
+}

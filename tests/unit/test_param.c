@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The parameter table and every grammar users type: sizes, durations,
+ * TUTTI_ALGO, interface filters; bad values fail loudly, unknown names are
+ * warned about with a suggestion.
+ */
+#include "coll.h"
+#include "tap.h"
+#include "util/param.h"
+#include "util/socket.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void test_sizes(void)
+{
+    struct { const char *s; uint64_t v; } good[] = {{"0", 0}, {"4096", 4096}, {"64K", 65536}, {"64k", 65536},
+                                                   {"1M", 1 << 20}, {"2G", 2ULL << 30}, {"1KiB", 1024}, {"3MB", 3 << 20}};
+    for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+        uint64_t v = 0;
+        tap_ok(tutti_param_parse_size(good[k].s, &v) == 0 && v == good[k].v, "size '%s' = %llu", good[k].s,
+               (unsigned long long)good[k].v);
+    }
+    const char *bad[] = {"", "-1", "abc", "1X", "12 K", "99999999999999999999", "17179869184G"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        uint64_t v;
+        tap_ok(tutti_param_parse_size(bad[k], &v) != 0, "size '%s' rejected", bad[k]);
+    }
+}
+
+static void test_seconds(void)
+{
+    struct { const char *s; double v; } good[] = {{"30", 30}, {"0.5", 0.5}, {"500ms", 0.5}, {"2m", 120},
+                                                 {"1h", 3600}, {"250us", 0.00025}, {"1.5s", 1.5}};
+    for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+        double v = -1;
+        tap_ok(tutti_param_parse_seconds(good[k].s, &v) == 0 && v > good[k].v * 0.999999 && v < good[k].v * 1.000001 + 1e-12,
+               "duration '%s' = %g s", good[k].s, good[k].v);
+    }
+    const char *bad[] = {"", "-1", "abc", "5x", "inf", "nan"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        double v;
+        tap_ok(tutti_param_parse_seconds(bad[k], &v) != 0, "duration '%s' rejected", bad[k]);
+    }
+}
+
+#define BIT(a) (1u << TUTTI_ALGO_##a)
+
+static void test_algo(void)
+{
+    tutti_algo_config_t c;
+    char err[512];
+    tap_ok(tutti_algo_config_parse(&c, "", 32768, err, sizeof(err)) == 0 && c.forced == 0, "TUTTI_ALGO '' keeps defaults");
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32768, 4) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32769, 4) == TUTTI_ALGO_RING,
+           "default all-reduce: rd up to the threshold, ring above");
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 1 << 20, 4) == TUTTI_ALGO_RING,
+           "default broadcast: tree small, ring large");
+    tap_ok(tutti_algo_config_parse(&c, "ring", 32768, err, sizeof(err)) == 0 && c.allowed[TUTTI_COLL_ALLREDUCE] == BIT(RING) &&
+               c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING) && c.allowed[TUTTI_COLL_ALLGATHER] == BIT(RING) &&
+               c.allowed[TUTTI_COLL_BARRIER] == BIT(DISSEMINATION),
+           "TUTTI_ALGO 'ring' applies where ring exists, leaves barrier alone");
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4) == TUTTI_ALGO_RING, "forced ring wins for small messages");
+    tap_ok(tutti_algo_config_parse(&c, "allreduce:tree;broadcast:ring", 32768, err, sizeof(err)) == 0 &&
+               c.allowed[TUTTI_COLL_ALLREDUCE] == BIT(TREE) && c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING) &&
+               c.allowed[TUTTI_COLL_REDUCE] == (BIT(RING) | BIT(TREE)),
+           "TUTTI_ALGO 'allreduce:tree;broadcast:ring'");
+    tap_ok(tutti_algo_config_parse(&c, "^tree", 32768, err, sizeof(err)) == 0 &&
+               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING),
+           "TUTTI_ALGO '^tree' excludes tree everywhere");
+    tap_ok(tutti_algo_config_parse(&c, " allreduce:ring,rd ; reduce:TREE ", 32768, err, sizeof(err)) == 0 &&
+               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_REDUCE] == BIT(TREE),
+           "TUTTI_ALGO with spaces, lists and upper case");
+    struct { const char *spec, *needle; } bad[] = {
+        {"allreduce:foo", "foo"},        {"foo", "foo"},
+        {"allgather:tree", "tree"},      {"bogus:ring", "bogus"},
+        {"allreduce:^ring,tree,rd", "without any"}, {"reduce_scatter:^ring", "without any"},
+        {"allreduce:", "no algorithm"},  {":ring", "collective"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        err[0] = '\0';
+        int rc = tutti_algo_config_parse(&c, bad[k].spec, 32768, err, sizeof(err));
+        tap_ok(rc != 0 && strstr(err, bad[k].needle) != NULL, "TUTTI_ALGO '%s' fails naming '%s' (%s)", bad[k].spec,
+               bad[k].needle, err);
+    }
+}
+
+static void test_ifname(void)
+{
+    struct { const char *filter, *name; int want; } m[] = {
+        {"eth", "eth0", 1},     {"eth", "ib0", 0},        {"eth,ib", "ib0", 1},   {"^docker", "docker0", 0},
+        {"^docker", "eth0", 1}, {"=eth0", "eth0", 1},     {"=eth0", "eth01", 0},  {"^=eth0", "eth0", 0},
+        {"^=eth0", "eth01", 1}, {"=eth0,=ib1", "ib1", 1}, {"pn", "pn0", 1},       {"^lo,docker", "lo", 0},
+    };
+    for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++)
+        tap_ok(tutti_socket_if_match(m[k].filter, m[k].name) == m[k].want, "interface filter '%s' %s '%s'", m[k].filter,
+               m[k].want ? "matches" : "rejects", m[k].name);
+    tutti_sockaddr_t a;
+    char err[512], ifn[32];
+    tap_ok(tutti_socket_pick_if("nosuchif", "", &a, ifn, sizeof(ifn), err, sizeof(err)) != 0 && strstr(err, "nosuchif") &&
+               strstr(err, "up interfaces"),
+           "a filter that matches nothing is an error naming it and listing interfaces (%s)", err);
+    tap_ok(tutti_socket_pick_if("", "", &a, ifn, sizeof(ifn), err, sizeof(err)) == 0, "default interface found (%s)", ifn);
+    tap_ok(tutti_socket_pick_if("=lo", "", &a, ifn, sizeof(ifn), err, sizeof(err)) == 0 && strcmp(ifn, "lo") == 0,
+           "exact '=lo' picks loopback");
+    tap_ok(tutti_socket_pick_if("", "AF_INET7", &a, ifn, sizeof(ifn), err, sizeof(err)) != 0 && strstr(err, "AF_INET7"),
+           "bad TUTTI_SOCKET_FAMILY is an error");
+}
+
+/* Runs fn in a child with one environment variable set; returns what the
+ * child wrote to stderr. */
+static int child_with_env(const char *name, const char *value, int (*fn)(void), char *out, size_t outlen)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        setenv(name, value, 1);
+        _exit(fn());
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < outlen && (k = read(fds[0], out + n, outlen - 1 - n)) > 0) n += (size_t)k;
+    out[n] = '\0';
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int child_bad_value(void)
+{
+    const char *e = tutti_param_error();
+    return e && strstr(e, "TUTTI_TIMEOUT") && strstr(e, "abc") ? 0 : 1;
+}
+
+static int child_unknown(void)
+{
+    (void)tutti_param_int(TUTTI_P_SPIN);
+    tutti_param_after_log_init();
+    return 0;
+}
+
+static int child_value(void)
+{
+    return tutti_param_size(TUTTI_P_SHM_SLOT_SIZE) == 128 * 1024 && tutti_param_error() == NULL ? 0 : 1;
+}
+
+/* exit 0 when an error exists and does not quote the value */
+static int child_secret(void)
+{
+    const char *e = tutti_param_error();
+    return e && !strstr(e, "zzzz") ? 0 : 1;
+}
+
+static void test_table(void)
+{
+    int docs = 1;
+    for (int k = 0; k < TUTTI_P_COUNT; k++) {
+        const tutti_param_desc_t *d = tutti_param_desc((tutti_param_id_t)k);
+        if (!d || strncmp(d->name, "TUTTI_", 6) != 0 || strlen(d->doc) < 20) docs = 0;
+    }
+    tap_ok(docs, "every parameter has a TUTTI_ name and a doc string");
+    char out[4096];
+    tap_ok(child_with_env("TUTTI_SHM_SLOT_SIZE", "128K", child_value, out, sizeof(out)) == 0,
+           "TUTTI_SHM_SLOT_SIZE=128K is read from the environment");
+    tap_ok(child_with_env("TUTTI_TIMEOUT", "abc", child_bad_value, out, sizeof(out)) == 0,
+           "TUTTI_TIMEOUT=abc is an error naming the variable and value");
+    tap_ok(child_with_env("TUTTI_SHM_NSLOTS", "1", child_value, out, sizeof(out)) != 0,
+           "TUTTI_SHM_NSLOTS=1 is below its bound and rejected");
+    child_with_env("TUTTI_TIMEOUTT", "5", child_unknown, out, sizeof(out));
+    tap_ok(strstr(out, "TUTTI_TIMEOUTT") && strstr(out, "did you mean TUTTI_TIMEOUT"),
+           "unknown TUTTI_TIMEOUTT warns with a suggestion");
+    tap_ok(child_with_env("TUTTI_RANK", "zzzz", child_secret, out, sizeof(out)) != 0,
+           "TUTTI_RANK=zzzz is an error that quotes the bad value");
+}
+
+int main(void)
+{
+    test_sizes();
+    test_seconds();
+    test_algo();
+    test_ifname();
+    test_table();
+    return tap_done();
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Every algorithm's schedule, executed by the real engine over the
+ * in-memory simulator for p = 1..64, checking every rank's final buffer bit
+ * for bit.  Small slots (64 B .. 4 KiB) and only 2-3 slots per FIFO force
+ * many slices and expose any schedule that relies on buffering.
+ */
+#include "coll.h"
+#include "dtype/dtype.h"
+#include "refcheck.h"
+#include "sim/sim.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    tutti_coll_t coll;
+    tutti_algo_t algo;
+    int p;
+    size_t count;
+    tutti_datatype_t dt;
+    tutti_op_t op;
+    int root;
+    int inplace;
+    unsigned nslots;
+    size_t slot;
+    uint32_t seed;
+} sched_case_t;
+
+static char errbuf[1024];
+static sim_world_t *worlds[4][3]; /* by nslots, slot size: reused for one p */
+
+static size_t send_elems(const sched_case_t *c)
+{
+    switch (c->coll) {
+    case TUTTI_COLL_REDUCE_SCATTER: return c->count * (size_t)c->p;
+    case TUTTI_COLL_BARRIER: return 0;
+    default: return c->count;
+    }
+}
+
+static size_t recv_elems(const sched_case_t *c)
+{
+    switch (c->coll) {
+    case TUTTI_COLL_ALLGATHER: return c->count * (size_t)c->p;
+    case TUTTI_COLL_BARRIER: return 0;
+    default: return c->count;
+    }
+}
+
+/* Runs one case; returns 1 on success, 0 with errbuf set. */
+static int run_case(const sched_case_t *c)
+{
+    int p = c->p;
+    size_t es = tutti_dtype_size(c->dt);
+    size_t sn = send_elems(c), rn = recv_elems(c);
+    char **sbuf = calloc((size_t)p, sizeof(char *)), **rbuf = calloc((size_t)p, sizeof(char *));
+    tutti_exec_t *xs = calloc((size_t)p, sizeof(tutti_exec_t));
+    tutti_exec_t **xp = calloc((size_t)p, sizeof(tutti_exec_t *));
+    char *want = malloc(rn * es + 16);
+    int ok = 1;
+    int si = c->slot == 64 ? 0 : c->slot == 256 ? 1 : 2;
+    if (!worlds[c->nslots][si]) worlds[c->nslots][si] = sim_create(p, 2, c->nslots, c->slot, c->seed);
+    sim_world_t *w = worlds[c->nslots][si];
+    tutti_coll_build_fn build = tutti_coll_builder(c->coll, c->algo);
+    for (int r = 0; r < p; r++) {
+        rbuf[r] = malloc(rn * es + 16);
+        memset(rbuf[r], 0xa5, rn * es + 16);
+        sbuf[r] = malloc(sn * es + 16);
+        tutti_op_t fop = tutti_coll_has_op(c->coll) ? c->op : TUTTI_SUM;
+        ref_fill(sbuf[r], sn, c->dt, fop, r, 0, c->seed);
+        const void *send = sbuf[r];
+        void *recv = rbuf[r];
+        if (c->inplace) {
+            if (c->coll == TUTTI_COLL_ALLGATHER) {
+                memcpy(rbuf[r] + (size_t)r * c->count * es, sbuf[r], c->count * es);
+                send = rbuf[r] + (size_t)r * c->count * es;
+            } else if (c->coll == TUTTI_COLL_REDUCE_SCATTER) {
+                free(rbuf[r]);
+                rbuf[r] = sbuf[r];
+                sbuf[r] = NULL;
+                send = rbuf[r];
+                recv = rbuf[r] + (size_t)r * c->count * es;
+            } else {
+                memcpy(rbuf[r], sbuf[r], sn * es);
+                send = rbuf[r];
+            }
+        }
+        if (c->coll == TUTTI_COLL_BROADCAST && r != c->root && !c->inplace) send = NULL;
+        if (c->coll == TUTTI_COLL_REDUCE && r != c->root && !c->inplace) recv = NULL;
+        tutti_coll_args_t a = {.coll = c->coll, .sendbuf = send, .recvbuf = recv, .count = c->count,
+                               .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es};
+        tutti_sched_init(&xs[r].sched, c->slot, es, 2);
+        if (c->count > 0 || c->coll == TUTTI_COLL_BARRIER) {
+            if (build(&xs[r].sched, &a) != TUTTI_SUCCESS) {
+                snprintf(errbuf, sizeof(errbuf), "rank %d: builder failed", r);
+                ok = 0;
+            }
+        }
+        tutti_sched_finish(&xs[r].sched);
+        tutti_exec_start(&xs[r], c->dt, c->op, p);
+        xp[r] = &xs[r];
+    }
+    if (ok) {
+        int rc = sim_run(w, xp, errbuf, sizeof(errbuf));
+        if (rc != 0) ok = 0;
+    }
+    for (int r = 0; ok && r < p; r++) {
+        const char *got = rbuf[r];
+        size_t n = rn, bad, first = 0;
+        switch (c->coll) {
+        case TUTTI_COLL_ALLREDUCE:
+            ref_reduce(want, n, c->dt, c->op, p, 0, c->seed);
+            break;
+        case TUTTI_COLL_BROADCAST:
+            ref_fill(want, n, c->dt, TUTTI_SUM, c->root, 0, c->seed);
+            break;
+        case TUTTI_COLL_ALLGATHER:
+            for (int q = 0; q < p; q++) ref_fill(want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, 0, c->seed);
+            break;
+        case TUTTI_COLL_REDUCE_SCATTER:
+            ref_reduce(want, c->count, c->dt, c->op, p, (size_t)r * c->count, c->seed);
+            if (c->inplace) got = rbuf[r] + (size_t)r * c->count * es;
+            n = c->count;
+            break;
+        case TUTTI_COLL_REDUCE:
+            if (r != c->root) continue;
+            ref_reduce(want, n, c->dt, c->op, p, 0, c->seed);
+            break;
+        default:
+            n = 0;
+        }
+        bad = ref_mismatches(got, want, n, c->dt, &first);
+        if (bad) {
+            snprintf(errbuf, sizeof(errbuf), "rank %d: %zu of %zu elements wrong, first at %zu", r, bad, n, first);
+            ok = 0;
+        }
+        /* nothing written past the end */
+        const unsigned char *tailp = (const unsigned char *)rbuf[r] + rn * es;
+        if (ok && !(c->coll == TUTTI_COLL_REDUCE_SCATTER && c->inplace) &&
+            !(c->coll == TUTTI_COLL_REDUCE && r != c->root)) {
+            for (int k = 0; k < 16; k++)
+                if (tailp[k] != 0xa5) {
+                    snprintf(errbuf, sizeof(errbuf), "rank %d: wrote past the end of recvbuf", r);
+                    ok = 0;
+                    break;
+                }
+        }
+    }
+    for (int r = 0; r < p; r++) {
+        free(sbuf[r]);
+        free(rbuf[r]);
+        tutti_sched_free(&xs[r].sched);
+    }
+    free(sbuf);
+    free(rbuf);
+    free(xs);
+    free(xp);
+    free(want);
+    return ok;
+}
+
+static const char *case_str(const sched_case_t *c)
+{
+    static char s[256];
+    snprintf(s, sizeof(s), "%s/%s p=%d count=%zu %s %s root=%d %s slots=%u x %zu B", tutti_coll_name(c->coll),
+             tutti_algo_name(c->algo), c->p, c->count, tutti_dtype_name(c->dt), tutti_dtype_op_name(c->op), c->root,
+             c->inplace ? "in-place" : "out-of-place", c->nslots, c->slot);
+    return s;
+}
+
+int main(void)
+{
+    static const tutti_datatype_t all_dt[] = {TUTTI_INT8, TUTTI_UINT8, TUTTI_INT32, TUTTI_UINT32, TUTTI_INT64,
+                                              TUTTI_UINT64, TUTTI_FLOAT16, TUTTI_BFLOAT16, TUTTI_FLOAT32, TUTTI_FLOAT64};
+    static const tutti_op_t all_op[] = {TUTTI_SUM, TUTTI_PROD, TUTTI_MIN, TUTTI_MAX, TUTTI_AVG};
+    static const size_t counts[] = {0, 1, 7, 4099};
+    static const size_t slots[] = {64, 256, 4096};
+    uint32_t seed = 1;
+    for (int p = 1; p <= 64; p++) {
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 3; b++) {
+                sim_destroy(worlds[a][b]);
+                worlds[a][b] = NULL;
+            }
+        /* p <= 8: every datatype x op; larger p: datatype and op rotate
+         * over the cases, so every pair is still covered across p */
+        int full = p <= 8;
+        for (int coll = 0; coll < TUTTI_NUM_COLLS; coll++) {
+            for (int algo = 0; algo < TUTTI_NUM_ALGOS; algo++) {
+                if (!tutti_coll_builder((tutti_coll_t)coll, (tutti_algo_t)algo)) continue;
+                int ncases = 0, failed = 0;
+                char first_fail[1400] = "";
+                int has_op = tutti_coll_has_op((tutti_coll_t)coll);
+                int has_root = tutti_coll_has_root((tutti_coll_t)coll);
+                int nroots = has_root ? (p > 2 ? 3 : p) : 1;
+                for (int ci = 0; ci < 4; ci++) {
+                    if (coll == TUTTI_COLL_BARRIER && ci > 0) break;
+                    size_t ndt = full ? 10 : 1;
+                    for (size_t di = 0; di < ndt; di++) {
+                        size_t nop = has_op && full ? 5 : 1;
+                        for (size_t oi = 0; oi < nop; oi++) {
+                            for (int ri = 0; ri < nroots; ri++) {
+                                int root = ri == 0 ? 0 : ri == 1 ? p - 1 : p / 2;
+                                for (int inplace = 0; inplace < 2; inplace++) {
+                                    tutti_datatype_t dt = full ? all_dt[di] : all_dt[seed % 10];
+                                    tutti_op_t op = !has_op ? TUTTI_SUM : full ? all_op[oi] : all_op[(seed / 10) % 5];
+                                    /* all-gather and reduce-scatter move p blocks: keep them small at large p */
+                                    size_t count = counts[ci];
+                                    if (p > 16 && count > 1000 &&
+                                        (coll == TUTTI_COLL_ALLGATHER || coll == TUTTI_COLL_REDUCE_SCATTER))
+                                        count = 257;
+                                    sched_case_t c = {(tutti_coll_t)coll, (tutti_algo_t)algo, p, count, dt, op, root,
+                                                      inplace, 2 + (seed % 2), slots[seed % 3], seed};
+                                    seed++;
+                                    ncases++;
+                                    if (!run_case(&c)) {
+                                        if (!failed)
+                                            snprintf(first_fail, sizeof(first_fail), "%s: %s", case_str(&c), errbuf);
+                                        failed++;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                if (!tap_ok(failed == 0, "sim %s/%s p=%d: %d cases", tutti_coll_name((tutti_coll_t)coll),
+                            tutti_algo_name((tutti_algo_t)algo), p, ncases))
+                    tap_diag("%d failed; first: %s", failed, first_fail);
+            }
+        }
+    }
+    return tap_done();
+}

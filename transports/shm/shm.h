@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shared-memory transport.
+ *
+ * One POSIX shared-memory segment per node and communicator holds a
+ * single-producer single-consumer FIFO for every ordered pair of local
+ * ranks and every channel:
+ *
+ *   segment:  [header: per local rank pid, start time, pid namespace]
+ *             [FIFO 0->1 ch0][FIFO 0->1 ch1][FIFO 0->2 ch0] ... [FIFO L-1->L-2 ch1]
+ *   FIFO:     [ctrl: tail (consumer count), own cache line]
+ *             [slot headers: seq | len | 48 B inline data, one cache line each]
+ *             [slot payloads, slot_size each]
+ *
+ * The producer fills slot pos % n (payloads of at most 48 bytes go inline in
+ * the header line, so a small message costs one cache-line transfer), then
+ * publishes seq = pos + 1 with a release store.  The consumer polls that
+ * seq with an acquire load, reads (or reduces straight out of) the slot,
+ * then publishes tail.  The producer re-reads tail only when its cached
+ * copy says the FIFO is full.  No locks, no system calls on the data path.
+ *
+ * Lifecycle: the node's first local rank creates the segment, every local
+ * rank maps it with MAP_POPULATE (so the data path never page-faults), and
+ * once all have mapped it (a bootstrap allgather of statuses) it is
+ * unlinked: a crash afterwards leaves nothing in /dev/shm.
+ */
+#ifndef TUTTI_SHM_H
+#define TUTTI_SHM_H
+
+#include "tutti/transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+extern const tutti_transport_t tutti_shm_transport;
+
+#define TUTTI_SHM_INLINE 48
+#define TUTTI_SHM_MAGIC 0x6d68736974747574ULL /* "tuttishm" */
+
+typedef struct {
+    _Alignas(64) uint64_t tail;
+    char pad[56];
+} tutti_shm_ctrl_t;
+
+typedef struct {
+    _Alignas(64) uint64_t seq;
+    uint64_t len;
+    uint8_t inl[TUTTI_SHM_INLINE];
+} tutti_shm_slot_t;
+
+_Static_assert(sizeof(tutti_shm_slot_t) == 64, "slot header is one cache line");
+
+/* Per local rank, in the segment header. */
+typedef struct {
+    _Alignas(64) int32_t pid;
+    int32_t ready;
+    uint64_t starttime; /* /proc/pid/stat field 22: detects pid reuse */
+    uint64_t pidns;     /* inode of /proc/self/ns/pid: 0 if unknown */
+} tutti_shm_peer_t;
+
+typedef struct {
+    uint64_t magic;
+    uint64_t comm_id;
+    uint32_t nlocal, nchan, nslots, pad;
+    uint64_t slot_size, fifo_bytes, total_bytes;
+} tutti_shm_seg_hdr_t;
+
+struct tutti_shm_comm;
+
+typedef struct tutti_shm_conn {
+    tutti_shm_ctrl_t *ctrl;
+    tutti_shm_slot_t *slots;
+    char *data;
+    uint64_t pos;         /* next message number */
+    uint64_t cached_tail; /* sender: last tail read */
+    uint32_t idx;         /* pos % nslots */
+    uint32_t nslots;
+    size_t slot_size;
+    int peer;       /* communicator rank */
+    int peer_local; /* index among local ranks */
+    struct tutti_shm_comm *owner;
+} tutti_shm_conn_t;
+
+typedef struct tutti_shm_comm {
+    char name[64];
+    void *base;
+    size_t size;
+    int nlocal, me;   /* local ranks, my index */
+    int *local_ranks; /* [nlocal] communicator ranks */
+    int nchan;
+    uint32_t nslots;
+    size_t slot_size;
+    tutti_shm_peer_t *peers; /* in the segment */
+    tutti_shm_conn_t *send, *recv; /* [nlocal * nchan] by local index */
+    int *local_of; /* [nranks] local index or -1 */
+    uint64_t my_pidns;
+} tutti_shm_comm_t;
+
+/* Segment creation/mapping (shm_seg.c). */
+tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
+void tutti_shm_seg_release(tutti_shm_comm_t *sc);
+/* Liveness of a local peer (shm_seg.c). */
+tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen);
+uint64_t tutti_shm_proc_starttime(int pid);
+
+#endif

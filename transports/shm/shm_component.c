@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The shm transport's ops table and data path. */
+#include "shm/shm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tutti_result_t tutti_shm_send_acquire(void *conn, size_t len, void **slot)
+{
+    tutti_shm_conn_t *c = conn;
+    if (c->pos - c->cached_tail >= c->nslots) {
+        c->cached_tail = __atomic_load_n(&c->ctrl->tail, __ATOMIC_ACQUIRE);
+        if (c->pos - c->cached_tail >= c->nslots) return TUTTI_INPROGRESS;
+    }
+    *slot = len <= TUTTI_SHM_INLINE ? (void *)c->slots[c->idx].inl : (void *)(c->data + (size_t)c->idx * c->slot_size);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_send_commit(void *conn, size_t len)
+{
+    tutti_shm_conn_t *c = conn;
+    tutti_shm_slot_t *s = &c->slots[c->idx];
+    s->len = len;
+    __atomic_store_n(&s->seq, c->pos + 1, __ATOMIC_RELEASE);
+    c->pos++;
+    c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_recv_acquire(void *conn, const void **slot, size_t *len)
+{
+    tutti_shm_conn_t *c = conn;
+    tutti_shm_slot_t *s = &c->slots[c->idx];
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != c->pos + 1) return TUTTI_INPROGRESS;
+    size_t l = s->len;
+    if (l > c->slot_size) return TUTTI_ERR_REMOTE; /* corrupted segment */
+    *len = l;
+    *slot = l <= TUTTI_SHM_INLINE ? (const void *)s->inl : (const void *)(c->data + (size_t)c->idx * c->slot_size);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_recv_release(void *conn)
+{
+    tutti_shm_conn_t *c = conn;
+    c->pos++;
+    c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
+    __atomic_store_n(&c->ctrl->tail, c->pos, __ATOMIC_RELEASE);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_progress(void *tpcomm)
+{
+    return TUTTI_SUCCESS; /* passive: peers write straight into our FIFOs */
+}
+
+static tutti_result_t tutti_shm_peer_check(void *conn, char *why, size_t whylen)
+{
+    tutti_shm_conn_t *c = conn;
+    return tutti_shm_peer_alive(c->owner, c->peer_local, why, whylen);
+}
+
+static void *tutti_shm_conn(void *tpcomm, int peer, int chan, int dir)
+{
+    tutti_shm_comm_t *sc = tpcomm;
+    int l = sc->local_of[peer];
+    if (l < 0 || chan >= sc->nchan) return NULL;
+    return dir == 0 ? (void *)&sc->send[l * sc->nchan + chan] : (void *)&sc->recv[l * sc->nchan + chan];
+}
+
+static size_t tutti_shm_max_payload(void *tpcomm)
+{
+    return ((tutti_shm_comm_t *)tpcomm)->slot_size;
+}
+
+static tutti_result_t tutti_shm_comm_destroy(void *tpcomm)
+{
+    tutti_shm_comm_t *sc = tpcomm;
+    if (!sc) return TUTTI_SUCCESS;
+    tutti_shm_seg_release(sc);
+    free(sc->local_ranks);
+    free(sc->local_of);
+    free(sc->send);
+    free(sc->recv);
+    free(sc);
+    return TUTTI_SUCCESS;
+}
+
+/* FIFO of sender i to receiver j on channel c, in the segment. */
+static size_t tutti_shm_fifo_index(const tutti_shm_comm_t *sc, int i, int j, int c)
+{
+    int col = j < i ? j : j - 1;
+    return ((size_t)i * (size_t)(sc->nlocal - 1) + (size_t)col) * (size_t)sc->nchan + (size_t)c;
+}
+
+static void tutti_shm_conn_init(tutti_shm_comm_t *sc, tutti_shm_conn_t *cn, int sender, int receiver, int chan,
+                                int peer_local)
+{
+    const tutti_shm_seg_hdr_t *h = sc->base;
+    size_t ctrl_bytes = (sizeof(tutti_shm_ctrl_t) + (size_t)sc->nslots * sizeof(tutti_shm_slot_t) + 4095) & ~(size_t)4095;
+    char *fifo = (char *)sc->base + 4096 + (((size_t)sc->nlocal * sizeof(tutti_shm_peer_t) + 4095) & ~(size_t)4095) +
+                 tutti_shm_fifo_index(sc, sender, receiver, chan) * h->fifo_bytes;
+    memset(cn, 0, sizeof(*cn));
+    cn->ctrl = (tutti_shm_ctrl_t *)fifo;
+    cn->slots = (tutti_shm_slot_t *)(fifo + sizeof(tutti_shm_ctrl_t));
+    cn->data = fifo + ctrl_bytes;
+    cn->nslots = sc->nslots;
+    cn->slot_size = sc->slot_size;
+    cn->peer = sc->local_ranks[peer_local];
+    cn->peer_local = peer_local;
+    cn->owner = sc;
+}
+
+static tutti_result_t tutti_shm_comm_create(const tutti_tp_setup_t *setup, void **out)
+{
+    tutti_result_t r = TUTTI_ERR_NO_MEMORY;
+    tutti_shm_comm_t *sc = calloc(1, sizeof(*sc));
+    if (!sc) goto fail;
+    int p = setup->nranks;
+    sc->local_ranks = malloc(sizeof(int) * (size_t)p);
+    sc->local_of = malloc(sizeof(int) * (size_t)p);
+    if (!sc->local_ranks || !sc->local_of) goto fail;
+    for (int q = 0; q < p; q++) {
+        sc->local_of[q] = -1;
+        if (q == setup->rank || setup->use[q]) {
+            if (q == setup->rank) sc->me = sc->nlocal;
+            sc->local_of[q] = sc->nlocal;
+            sc->local_ranks[sc->nlocal++] = q;
+        }
+    }
+    sc->nchan = setup->nchannels;
+    sc->nslots = (uint32_t)setup->nslots;
+    sc->slot_size = (setup->slot_size + 63) & ~(size_t)63;
+    /* collective even when this rank has no local peer */
+    r = tutti_shm_seg_setup(sc, setup);
+    if (r != TUTTI_SUCCESS) goto fail;
+    if (sc->nlocal > 1) {
+        size_t n = (size_t)sc->nlocal * (size_t)sc->nchan;
+        sc->send = calloc(n, sizeof(tutti_shm_conn_t));
+        sc->recv = calloc(n, sizeof(tutti_shm_conn_t));
+        if (!sc->send || !sc->recv) {
+            r = TUTTI_ERR_NO_MEMORY;
+            goto fail;
+        }
+        for (int l = 0; l < sc->nlocal; l++) {
+            if (l == sc->me) continue;
+            for (int c = 0; c < sc->nchan; c++) {
+                tutti_shm_conn_init(sc, &sc->send[l * sc->nchan + c], sc->me, l, c, l);
+                tutti_shm_conn_init(sc, &sc->recv[l * sc->nchan + c], l, sc->me, c, l);
+            }
+        }
+    }
+    *out = sc;
+    return TUTTI_SUCCESS;
+fail:
+    if (r == TUTTI_ERR_NO_MEMORY && setup->err && !setup->err[0]) snprintf(setup->err, setup->errlen, "shm: out of memory");
+    tutti_shm_comm_destroy(sc);
+    return r;
+}
+
+const tutti_transport_t tutti_shm_transport = {
+    .size = sizeof(tutti_transport_t),
+    .api_version = TUTTI_TRANSPORT_API_VERSION,
+    .name = "shm",
+    .caps = TUTTI_TP_CAP_INTRANODE,
+    .comm_create = tutti_shm_comm_create,
+    .comm_destroy = tutti_shm_comm_destroy,
+    .conn = tutti_shm_conn,
+    .max_payload = tutti_shm_max_payload,
+    .progress = tutti_shm_progress,
+    .send_acquire = tutti_shm_send_acquire,
+    .send_commit = tutti_shm_send_commit,
+    .recv_acquire = tutti_shm_recv_acquire,
+    .recv_release = tutti_shm_recv_release,
+    .peer_check = tutti_shm_peer_check,
+};

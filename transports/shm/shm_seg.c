@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The shm transport's segment: create, map, pre-fault, unlink; liveness. */
+#include "shm/shm.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TUTTI_SHM_MAX_SEGMENT (8ULL << 30)
+
+typedef struct {
+    int32_t status; /* 0 ok, else an errno */
+    int32_t stage;  /* what failed */
+} tutti_shm_status_t;
+
+static const char *const tutti_shm_stages[] = {"", "shm_open(create)", "posix_fallocate", "mmap",
+                                               "shm_open", "segment check", "size limit"};
+
+uint64_t tutti_shm_proc_starttime(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ') return 0;
+    p += 2;
+    char state = *p;
+    if (state == 'Z' || state == 'X' || state == 'x') return 0;
+    /* fields after the command: state is field 3, start time field 22 */
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p, ' ');
+        if (p) p++;
+    }
+    return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static uint64_t tutti_shm_pidns(void)
+{
+    struct stat st;
+    if (stat("/proc/self/ns/pid", &st) != 0) return 0;
+    return (uint64_t)st.st_ino;
+}
+
+tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen)
+{
+    const tutti_shm_peer_t *pe = &sc->peers[local];
+    if (!pe->pidns || pe->pidns != sc->my_pidns) return TUTTI_SUCCESS; /* cannot tell from here */
+    uint64_t st = tutti_shm_proc_starttime(pe->pid);
+    if (st == 0 || st != pe->starttime) {
+        snprintf(why, whylen, "its process (pid %d) has exited", pe->pid);
+        return TUTTI_ERR_REMOTE;
+    }
+    return TUTTI_SUCCESS;
+}
+
+/* Everyone learns everyone's status; fails with a message naming the first
+ * rank that failed. */
+static tutti_result_t tutti_shm_agree(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup, tutti_shm_status_t mine)
+{
+    tutti_shm_status_t *all = calloc((size_t)setup->nranks, sizeof(*all));
+    if (!all) {
+        snprintf(setup->err, setup->errlen, "shm: out of memory");
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    tutti_result_t r = setup->boot->allgather(setup->boot->ctx, &mine, all, sizeof(mine));
+    if (r != TUTTI_SUCCESS) {
+        if (!setup->err[0]) snprintf(setup->err, setup->errlen, "shm: bootstrap allgather failed");
+        free(all);
+        return r;
+    }
+    for (int q = 0; q < setup->nranks; q++) {
+        if (all[q].status == 0) continue;
+        int stage = all[q].stage >= 0 && all[q].stage < 7 ? all[q].stage : 0;
+        snprintf(setup->err, setup->errlen,
+                 "shm: rank %d failed to set up segment %s: %s: %s%s", q, sc->name, tutti_shm_stages[stage],
+                 strerror(all[q].status),
+                 all[q].status == ENOSPC || all[q].status == ENOMEM
+                     ? " (is /dev/shm large enough? lower TUTTI_SHM_SLOT_SIZE or TUTTI_SHM_NSLOTS)"
+                     : "");
+        int status = all[q].status;
+        free(all);
+        return status == ENOMEM ? TUTTI_ERR_NO_MEMORY : TUTTI_ERR_SYSTEM;
+    }
+    free(all);
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup)
+{
+    tutti_result_t r;
+    tutti_shm_status_t st = {0, 0};
+    int fd = -1, created = 0;
+    size_t ctrl_bytes = (sizeof(tutti_shm_ctrl_t) + (size_t)sc->nslots * sizeof(tutti_shm_slot_t) + 4095) & ~(size_t)4095;
+    size_t fifo_bytes = ctrl_bytes + (size_t)sc->nslots * sc->slot_size;
+    size_t peers_bytes = ((size_t)sc->nlocal * sizeof(tutti_shm_peer_t) + 4095) & ~(size_t)4095;
+    size_t total = 4096 + peers_bytes + (size_t)sc->nlocal * (size_t)(sc->nlocal - 1) * (size_t)sc->nchan * fifo_bytes;
+    int node = setup->node_of_rank[setup->rank];
+    snprintf(sc->name, sizeof(sc->name), "/tutti-%016llx-%d", (unsigned long long)setup->comm_id, node);
+    sc->my_pidns = tutti_shm_pidns();
+    int active = sc->nlocal > 1;
+
+    /* 1. the node's first local rank creates and sizes the segment */
+    if (active && total > TUTTI_SHM_MAX_SEGMENT) {
+        st.status = ENOMEM;
+        st.stage = 6;
+    } else if (active && sc->me == 0) {
+        fd = shm_open(sc->name, O_CREAT | O_EXCL | O_RDWR, 0600);
+        if (fd < 0) {
+            st.status = errno;
+            st.stage = 1;
+        } else {
+            created = 1;
+            int e = posix_fallocate(fd, 0, (off_t)total);
+            if (e != 0) {
+                st.status = e;
+                st.stage = 2;
+            } else {
+                sc->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+                if (sc->base == MAP_FAILED) {
+                    sc->base = NULL;
+                    st.status = errno;
+                    st.stage = 3;
+                } else {
+                    sc->size = total;
+                    tutti_shm_seg_hdr_t *h = sc->base;
+                    h->comm_id = setup->comm_id;
+                    h->nlocal = (uint32_t)sc->nlocal;
+                    h->nchan = (uint32_t)sc->nchan;
+                    h->nslots = sc->nslots;
+                    h->slot_size = sc->slot_size;
+                    h->fifo_bytes = fifo_bytes;
+                    h->total_bytes = total;
+                    __atomic_store_n(&h->magic, TUTTI_SHM_MAGIC, __ATOMIC_RELEASE);
+                }
+            }
+        }
+    }
+    r = tutti_shm_agree(sc, setup, st);
+    if (r != TUTTI_SUCCESS) goto fail;
+
+    /* 2. the others map it; everyone records who it is */
+    if (active && sc->me != 0) {
+        fd = shm_open(sc->name, O_RDWR, 0600);
+        struct stat sb;
+        if (fd < 0) {
+            st.status = errno;
+            st.stage = 4;
+        } else if (fstat(fd, &sb) != 0 || (size_t)sb.st_size != total) {
+            st.status = EINVAL;
+            st.stage = 5;
+        } else {
+            sc->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+            if (sc->base == MAP_FAILED) {
+                sc->base = NULL;
+                st.status = errno;
+                st.stage = 3;
+            } else {
+                sc->size = total;
+                const tutti_shm_seg_hdr_t *h = sc->base;
+                if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != TUTTI_SHM_MAGIC ||
+                    h->comm_id != setup->comm_id || h->fifo_bytes != fifo_bytes || h->nlocal != (uint32_t)sc->nlocal) {
+                    st.status = EINVAL;
+                    st.stage = 5;
+                }
+            }
+        }
+    }
+    if (active && sc->base) {
+        sc->peers = (tutti_shm_peer_t *)((char *)sc->base + 4096);
+        tutti_shm_peer_t *me = &sc->peers[sc->me];
+        me->pid = (int32_t)getpid();
+        me->starttime = tutti_shm_proc_starttime(me->pid);
+        me->pidns = sc->my_pidns;
+        me->ready = 1;
+    }
+    if (fd >= 0) close(fd);
+    fd = -1;
+    r = tutti_shm_agree(sc, setup, st);
+    /* 3. everyone has mapped it (or given up): nothing may stay in /dev/shm */
+    if (active) shm_unlink(sc->name);
+    created = 0;
+    if (r != TUTTI_SUCCESS) goto fail;
+    if (active)
+        TUTTI_INFO(TUTTI_SUBSYS_SHM, setup->rank,
+                   "segment %s: %d local ranks, %d channels, %u slots of %zu bytes per FIFO, %zu MiB mapped",
+                   sc->name, sc->nlocal, sc->nchan, sc->nslots, sc->slot_size, total >> 20);
+    return TUTTI_SUCCESS;
+fail:
+    if (fd >= 0) close(fd);
+    if (created) shm_unlink(sc->name);
+    tutti_shm_seg_release(sc);
+    return r;
+}
+
+void tutti_shm_seg_release(tutti_shm_comm_t *sc)
+{
+    if (sc->base) munmap(sc->base, sc->size);
+    sc->base = NULL;
+    sc->peers = NULL;
+}
