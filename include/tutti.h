@@ -213,6 +213,17 @@ TUTTI_EXPORT tutti_result_t tutti_comm_destroy(tutti_comm_t comm);
  * tutti_comm_destroy does.  Does not wait for peers. */
 TUTTI_EXPORT tutti_result_t tutti_comm_abort(tutti_comm_t comm);
 
+/* Restricts the algorithms of later calls on comm, with the grammar of
+ * TUTTI_ALGO ("ring", "allreduce:tree;broadcast:ring", "^tree"); NULL or ""
+ * returns to the environment's setting.  Every rank must make the same call
+ * at the same point (it changes how messages flow).  A bad spec returns
+ * INVALID_ARGUMENT naming the bad token and changes nothing. */
+TUTTI_EXPORT tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec);
+
+/* Deadline for waits on comm, in seconds (> 0), replacing TUTTI_TIMEOUT for
+ * this communicator.  Local: ranks may differ. */
+TUTTI_EXPORT tutti_result_t tutti_comm_set_timeout(tutti_comm_t comm, double seconds);
+
 TUTTI_EXPORT tutti_result_t tutti_comm_rank(tutti_comm_t comm, int *rank);
 TUTTI_EXPORT tutti_result_t tutti_comm_size(tutti_comm_t comm, int *size);
 

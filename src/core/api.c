@@ -150,7 +150,7 @@ static tutti_result_t tutti_check_req(tutti_comm_t comm, const char *call, const
 {
     if (req) return TUTTI_SUCCESS;
     /* record on the communicator if it is valid, else on the thread */
-    if (tutti_comm_enter(comm, call, 1) == TUTTI_SUCCESS) {
+    if (tutti_comm_enter(comm, call, TUTTI_ENTER_ALLOW_BROKEN) == TUTTI_SUCCESS) {
         tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
         tutti_comm_leave(comm);
         return TUTTI_ERR_INVALID_ARGUMENT;
@@ -258,7 +258,7 @@ tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req)
 static tutti_result_t tutti_req_enter(tutti_request_t req, const char *call)
 {
     if (!req) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: request is NULL", call);
-    tutti_result_t r = tutti_comm_enter(req->comm, call, 1);
+    tutti_result_t r = tutti_comm_enter(req->comm, call, TUTTI_ENTER_ALLOW_BROKEN);
     if (r != TUTTI_SUCCESS) return r;
     if (req->state == TUTTI_REQ_FREE) {
         tutti_comm_leave(req->comm);
@@ -305,7 +305,7 @@ const char *tutti_op_name(tutti_op_t op) { return tutti_dtype_op_name(op); }
 
 const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t bytes)
 {
-    if (!coll || tutti_comm_enter(comm, "tutti_comm_algorithm", 1) != TUTTI_SUCCESS) return NULL;
+    if (!coll || tutti_comm_enter(comm, "tutti_comm_algorithm", TUTTI_ENTER_ALLOW_BROKEN) != TUTTI_SUCCESS) return NULL;
     int c = tutti_coll_from_name(coll);
     const char *name = c < 0 ? NULL : tutti_algo_name(tutti_algo_select(&comm->algo, (tutti_coll_t)c, bytes, comm->nranks));
     tutti_comm_leave(comm);
@@ -314,7 +314,7 @@ const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t byt
 
 uint64_t tutti_comm_transport_bytes(tutti_comm_t comm, const char *name)
 {
-    if (!name || tutti_comm_enter(comm, "tutti_comm_transport_bytes", 1) != TUTTI_SUCCESS) return 0;
+    if (!name || tutti_comm_enter(comm, "tutti_comm_transport_bytes", TUTTI_ENTER_ALLOW_BROKEN) != TUTTI_SUCCESS) return 0;
     uint64_t b = 0;
     pthread_mutex_lock(&comm->lock);
     for (int t = 0; t < comm->ntps; t++)

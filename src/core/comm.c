@@ -74,7 +74,7 @@ int tutti_version(void) { return TUTTI_VERSION_CODE; }
 
 /* ---- handle validation ---------------------------------------------------- */
 
-tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int allow_broken)
+tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int flags)
 {
     if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: communicator is NULL", call);
     __atomic_add_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
@@ -87,11 +87,11 @@ tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int allow_b
             return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: the communicator was aborted and freed", call);
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: not a communicator", call);
     }
-    if (__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
+    if (!(flags & TUTTI_ENTER_ALLOW_ABORTED) && __atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
         __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
         return tutti_comm_error(comm, TUTTI_ERR_ABORTED, "%s: communicator (rank %d) was aborted", call, comm->rank);
     }
-    if (!allow_broken && comm->broken) {
+    if (!(flags & TUTTI_ENTER_ALLOW_BROKEN) && comm->broken) {
         __atomic_sub_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
                                 "%s: communicator (rank %d) is unusable after an earlier %s; destroy it "
@@ -108,7 +108,7 @@ void tutti_comm_leave(tutti_comm_t comm)
 
 tutti_result_t tutti_comm_rank(tutti_comm_t comm, int *rank)
 {
-    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_rank", 1);
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_rank", TUTTI_ENTER_ALLOW_BROKEN);
     if (r != TUTTI_SUCCESS) return r;
     if (!rank) r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_rank: rank is NULL");
     else *rank = comm->rank;
@@ -118,10 +118,41 @@ tutti_result_t tutti_comm_rank(tutti_comm_t comm, int *rank)
 
 tutti_result_t tutti_comm_size(tutti_comm_t comm, int *size)
 {
-    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_size", 1);
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_size", TUTTI_ENTER_ALLOW_BROKEN);
     if (r != TUTTI_SUCCESS) return r;
     if (!size) r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_size: size is NULL");
     else *size = comm->nranks;
+    tutti_comm_leave(comm);
+    return r;
+}
+
+tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec)
+{
+    char err[512];
+    tutti_algo_config_t cfg;
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_set_algorithms", 0);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!spec || !spec[0]) spec = tutti_param_str(TUTTI_P_ALGO);
+    if (tutti_algo_config_parse(&cfg, spec, tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err, sizeof(err)) != 0) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_set_algorithms: %s", err);
+    } else {
+        pthread_mutex_lock(&comm->lock);
+        comm->algo = cfg;
+        pthread_mutex_unlock(&comm->lock);
+    }
+    tutti_comm_leave(comm);
+    return r;
+}
+
+tutti_result_t tutti_comm_set_timeout(tutti_comm_t comm, double seconds)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_set_timeout", TUTTI_ENTER_ALLOW_BROKEN);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!(seconds > 0) || seconds > 1e9)
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_set_timeout: %g is not a positive number of seconds",
+                             seconds);
+    else
+        comm->timeout = seconds;
     tutti_comm_leave(comm);
     return r;
 }
@@ -458,14 +489,10 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
 
 tutti_result_t tutti_comm_destroy(tutti_comm_t comm)
 {
-    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_destroy", 1);
-    if (r == TUTTI_ERR_ABORTED) {
-        /* a parent was aborted: this one is dead already, just free it */
-        __atomic_add_fetch(&comm->active, 1, __ATOMIC_SEQ_CST);
-        r = TUTTI_SUCCESS;
-    } else if (r != TUTTI_SUCCESS) {
-        return r;
-    }
+    /* allowed on a communicator whose parent was aborted: it is dead
+     * already and only needs freeing */
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_destroy", TUTTI_ENTER_ALLOW_BROKEN | TUTTI_ENTER_ALLOW_ABORTED);
+    if (r != TUTTI_SUCCESS) return r;
     /* complete what this rank posted (each wait has its deadline) */
     tutti_result_t first = TUTTI_SUCCESS;
     if (!__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE) && !comm->broken) {

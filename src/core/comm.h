@@ -110,8 +110,10 @@ tutti_result_t tutti_comm_error(tutti_comm_t comm, tutti_result_t r, const char 
     __attribute__((format(printf, 3, 4)));
 
 /* Enters / leaves a public call: validates the handle, refuses aborted or
- * broken communicators (with a message naming the call). */
-tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int allow_broken);
+ * broken communicators (with a message naming the call) unless flags allow. */
+#define TUTTI_ENTER_ALLOW_BROKEN 1
+#define TUTTI_ENTER_ALLOW_ABORTED 2
+tutti_result_t tutti_comm_enter(tutti_comm_t comm, const char *call, int flags);
 void tutti_comm_leave(tutti_comm_t comm);
 
 /* Creates a communicator over an existing bootstrap (init, split). */

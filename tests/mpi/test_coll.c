@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Every collective under mpirun, through the public API only:
+ *   collective x algorithm (each forced) x datatype x op x size
+ *   {0, 1, 7, 4099} x in-place/out-of-place x blocking/nonblocking,
+ * plus a large size (2,000,003 elements; datatype and op rotate) for every
+ * collective x algorithm x placement x mode, plus several nonblocking
+ * collectives outstanding at once waited in a shuffled order.
+ * Results are checked bit for bit on every rank; MPI only coordinates the
+ * verdict, so a tutti bug cannot hide a failure.  Rank 0 prints TAP: one
+ * line per (collective, algorithm, mode), counting its cases.
+ */
+#include "refcheck.h"
+#include "tutti.h"
+#include "tutti_mpi.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int me, np, tap_n, tap_fail;
+static tutti_comm_t comm;
+
+static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce", "barrier"};
+enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, NCOLL };
+static const char *const algos[NCOLL][4] = {
+    {"ring", "tree", "rd", NULL}, {"ring", "tree", NULL}, {"ring", "rd", NULL},
+    {"ring", NULL},               {"ring", "tree", NULL}, {"dissemination", NULL}};
+
+static void tap_line(int ok, const char *desc, const char *diag)
+{
+    tap_n++;
+    if (!ok) tap_fail++;
+    if (me != 0) return;
+    printf("%sok %d - np=%d %s\n", ok ? "" : "not ", tap_n, np, desc);
+    if (!ok && diag && diag[0]) printf("# %s\n", diag);
+    fflush(stdout);
+}
+
+/* Gathers the verdict of a group: ok on every rank; the first failing
+ * rank's message reaches rank 0. */
+static void verdict(int local_ok, const char *local_msg, const char *desc)
+{
+    int all_ok = 0, first_bad = np;
+    int bad_rank = local_ok ? np : me;
+    MPI_Allreduce(&local_ok, &all_ok, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    MPI_Allreduce(&bad_rank, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    char msg[700] = "";
+    if (!all_ok) {
+        if (first_bad == me) snprintf(msg, sizeof(msg), "rank %d: %s", me, local_msg);
+        MPI_Bcast(msg, sizeof(msg), MPI_CHAR, first_bad, MPI_COMM_WORLD);
+    }
+    tap_line(all_ok, desc, msg);
+}
+
+typedef struct {
+    int coll;
+    size_t count;
+    tutti_datatype_t dt;
+    tutti_op_t op;
+    int root, inplace, nonblocking;
+    uint32_t seed;
+} ccase_t;
+
+typedef struct {
+    char *s, *r, *want;
+    const void *send;
+    void *recv;
+    const char *check;
+    size_t ncheck;
+} bufs_t;
+
+static void prepare(const ccase_t *c, bufs_t *b)
+{
+    size_t es = tutti_datatype_size(c->dt);
+    size_t sn = c->coll == REDUCE_SCATTER ? c->count * (size_t)np : c->count;
+    size_t rn = c->coll == ALLGATHER ? c->count * (size_t)np : c->count;
+    b->s = malloc(sn * es + 64);
+    b->r = malloc(rn * es + 64);
+    b->want = malloc(rn * es + 64);
+    tutti_op_t fop = (c->coll == ALLREDUCE || c->coll == REDUCE_SCATTER || c->coll == REDUCE) ? c->op : TUTTI_SUM;
+    ref_fill(b->s, sn, c->dt, fop, me, 0, c->seed);
+    memset(b->r, 0xa5, rn * es + 64);
+    b->send = b->s;
+    b->recv = b->r;
+    if (c->inplace) {
+        if (c->coll == ALLGATHER) {
+            memcpy(b->r + (size_t)me * c->count * es, b->s, c->count * es);
+            b->send = b->r + (size_t)me * c->count * es;
+        } else if (c->coll == REDUCE_SCATTER) {
+            free(b->r);
+            b->r = b->s;
+            b->s = NULL;
+            b->send = b->r;
+            b->recv = b->r + (size_t)me * c->count * es;
+        } else {
+            memcpy(b->r, b->s, sn * es);
+            b->send = b->r;
+        }
+    }
+    if (c->coll == BROADCAST && me != c->root && !c->inplace) b->send = NULL;
+    if (c->coll == REDUCE && me != c->root && !c->inplace) b->recv = NULL;
+    /* expected result */
+    b->check = b->r;
+    b->ncheck = rn;
+    switch (c->coll) {
+    case ALLREDUCE: ref_reduce(b->want, rn, c->dt, c->op, np, 0, c->seed); break;
+    case BROADCAST: ref_fill(b->want, rn, c->dt, TUTTI_SUM, c->root, 0, c->seed); break;
+    case ALLGATHER:
+        for (int q = 0; q < np; q++) ref_fill(b->want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, 0, c->seed);
+        break;
+    case REDUCE_SCATTER:
+        ref_reduce(b->want, c->count, c->dt, c->op, np, (size_t)me * c->count, c->seed);
+        b->ncheck = c->count;
+        if (c->inplace) b->check = b->r + (size_t)me * c->count * es;
+        break;
+    case REDUCE:
+        b->ncheck = me == c->root ? c->count : 0;
+        ref_reduce(b->want, b->ncheck, c->dt, c->op, np, 0, c->seed);
+        break;
+    default: b->ncheck = 0;
+    }
+}
+
+static tutti_result_t post(const ccase_t *c, bufs_t *b, tutti_request_t *req)
+{
+    *req = NULL;
+    switch (c->coll) {
+    case ALLREDUCE:
+        return c->nonblocking ? tutti_iallreduce(b->send, b->recv, c->count, c->dt, c->op, comm, req)
+                              : tutti_allreduce(b->send, b->recv, c->count, c->dt, c->op, comm);
+    case BROADCAST:
+        return c->nonblocking ? tutti_ibroadcast(b->send, b->recv, c->count, c->dt, c->root, comm, req)
+                              : tutti_broadcast(b->send, b->recv, c->count, c->dt, c->root, comm);
+    case ALLGATHER:
+        return c->nonblocking ? tutti_iallgather(b->send, b->recv, c->count, c->dt, comm, req)
+                              : tutti_allgather(b->send, b->recv, c->count, c->dt, comm);
+    case REDUCE_SCATTER:
+        return c->nonblocking ? tutti_ireduce_scatter(b->send, b->recv, c->count, c->dt, c->op, comm, req)
+                              : tutti_reduce_scatter(b->send, b->recv, c->count, c->dt, c->op, comm);
+    case REDUCE:
+        return c->nonblocking ? tutti_ireduce(b->send, b->recv, c->count, c->dt, c->op, c->root, comm, req)
+                              : tutti_reduce(b->send, b->recv, c->count, c->dt, c->op, c->root, comm);
+    default: return c->nonblocking ? tutti_ibarrier(comm, req) : tutti_barrier(comm);
+    }
+}
+
+static int finish(const ccase_t *c, bufs_t *b, tutti_result_t res, char *err, size_t errlen)
+{
+    int ok = res == TUTTI_SUCCESS;
+    if (!ok) snprintf(err, errlen, "%s: %s", tutti_result_name(res), tutti_comm_last_error(comm));
+    size_t first = 0, bad = ok ? ref_mismatches(b->check, b->want, b->ncheck, c->dt, &first) : 0;
+    if (bad) {
+        snprintf(err, errlen, "%s count=%zu %s %s root=%d %s %s: %zu of %zu elements wrong, first at %zu",
+                 coll_names[c->coll], c->count, tutti_datatype_name(c->dt), tutti_op_name(c->op), c->root,
+                 c->inplace ? "in-place" : "out-of-place", c->nonblocking ? "nonblocking" : "blocking", bad, b->ncheck,
+                 first);
+        ok = 0;
+    }
+    free(b->s);
+    free(b->r);
+    free(b->want);
+    return ok;
+}
+
+static int run_one(const ccase_t *c, char *err, size_t errlen)
+{
+    bufs_t b;
+    tutti_request_t req;
+    prepare(c, &b);
+    tutti_result_t res = post(c, &b, &req);
+    if (res == TUTTI_SUCCESS && req) res = tutti_wait(req);
+    return finish(c, &b, res, err, errlen);
+}
+
+static int has_op(int coll) { return coll == ALLREDUCE || coll == REDUCE_SCATTER || coll == REDUCE; }
+
+static void run_matrix(size_t big)
+{
+    static const size_t small[] = {0, 1, 7, 4099};
+    uint32_t seed = 7;
+    for (int coll = 0; coll < NCOLL; coll++)
+        for (int a = 0; algos[coll][a]; a++) {
+            char spec[64];
+            snprintf(spec, sizeof(spec), "%s:%s", coll_names[coll], algos[coll][a]);
+            tutti_comm_set_algorithms(comm, spec);
+            for (int nb = 0; nb < 2; nb++) {
+                int ok = 1, n = 0;
+                char err[700] = "";
+                int ndt = coll == BARRIER ? 1 : TUTTI_NUM_DATATYPES, nop = has_op(coll) ? TUTTI_NUM_OPS : 1;
+                for (size_t si = 0; si < 4 && (coll != BARRIER || si == 0); si++)
+                    for (int dt = 0; dt < ndt; dt++)
+                        for (int op = 0; op < nop; op++)
+                            for (int inplace = 0; inplace < 2; inplace++) {
+                                ccase_t c = {coll, small[si], (tutti_datatype_t)dt, (tutti_op_t)op,
+                                             (int)(seed % (uint32_t)np), inplace, nb, seed};
+                                seed++;
+                                n++;
+                                if (ok && !run_one(&c, err, sizeof(err))) ok = 0;
+                            }
+                /* the large size: datatype and op rotate */
+                for (int inplace = 0; inplace < 2 && coll != BARRIER; inplace++) {
+                    size_t count = big;
+                    if (coll == ALLGATHER || coll == REDUCE_SCATTER) count = big / (size_t)np + 1;
+                    ccase_t c = {coll, count, (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES),
+                                 (tutti_op_t)(seed / 5 % TUTTI_NUM_OPS), (int)((seed + 1) % (uint32_t)np), inplace, nb, seed};
+                    seed++;
+                    n++;
+                    if (ok && !run_one(&c, err, sizeof(err))) ok = 0;
+                }
+                char desc[200];
+                snprintf(desc, sizeof(desc), "%s/%s %s: %d cases (all datatypes x ops x sizes 0,1,7,4099, "
+                                             "and %zu elements)",
+                         coll_names[coll], algos[coll][a], nb ? "nonblocking" : "blocking", n, big);
+                verdict(ok, err, desc);
+            }
+        }
+    tutti_comm_set_algorithms(comm, NULL);
+}
+
+/* Several collectives outstanding, waited in a shuffled order. */
+static void run_overlap(void)
+{
+    enum { K = 8 };
+    int ok = 1;
+    char err[700] = "";
+    unsigned rs = 12345;
+    for (int round = 0; round < 10 && ok; round++) {
+        ccase_t c[K];
+        bufs_t b[K];
+        tutti_request_t req[K];
+        tutti_result_t res[K];
+        for (int k = 0; k < K; k++) {
+            c[k] = (ccase_t){(round + k) % NCOLL, (size_t)(1 + (k * 7919 + round * 104729) % 50000),
+                             (tutti_datatype_t)((round * K + k) % TUTTI_NUM_DATATYPES), (tutti_op_t)(k % TUTTI_NUM_OPS),
+                             (k + round) % np, k % 2, 1, (uint32_t)(1000 + round * K + k)};
+            prepare(&c[k], &b[k]);
+            res[k] = post(&c[k], &b[k], &req[k]);
+        }
+        int order[K];
+        for (int k = 0; k < K; k++) order[k] = k;
+        for (int k = K - 1; k > 0; k--) {
+            rs = rs * 1103515245u + 12345u;
+            int j = (int)((rs >> 16) % (unsigned)(k + 1));
+            int t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
+        for (int i = 0; i < K; i++) {
+            int k = order[i];
+            if (res[k] == TUTTI_SUCCESS && req[k]) res[k] = tutti_wait(req[k]);
+        }
+        for (int k = 0; k < K; k++)
+            if (!finish(&c[k], &b[k], res[k], err, sizeof(err))) ok = 0;
+    }
+    verdict(ok, err, "8 nonblocking collectives outstanding (mixed kinds, sizes, types), waited in shuffled order, 10 rounds");
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    MPI_Comm_size(MPI_COMM_WORLD, &np);
+    size_t big = 2000003;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--big") == 0 && i + 1 < argc) big = strtoull(argv[++i], NULL, 10);
+    tutti_result_t r = tutti_comm_init_mpi(&comm, MPI_COMM_WORLD);
+    int ok = r == TUTTI_SUCCESS;
+    verdict(ok, tutti_comm_last_error(NULL), "tutti_comm_init_mpi over MPI_COMM_WORLD");
+    if (ok) {
+        int rank = -1, size = -1;
+        tutti_comm_rank(comm, &rank);
+        tutti_comm_size(comm, &size);
+        verdict(rank == me && size == np, "rank/size differ from MPI's", "each process keeps its MPI rank");
+        run_matrix(big);
+        run_overlap();
+        verdict(tutti_comm_destroy(comm) == TUTTI_SUCCESS, tutti_comm_last_error(NULL), "destroy");
+    }
+    if (me == 0) {
+        printf("1..%d\n", tap_n);
+        fflush(stdout);
+    }
+    MPI_Finalize();
+    return 0;
+}
