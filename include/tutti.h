@@ -326,6 +326,11 @@ TUTTI_EXPORT const char *tutti_op_name(tutti_op_t op);
  * Returns NULL for an unknown collective or a bad comm. */
 TUTTI_EXPORT const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t bytes);
 
+/* One line describing the communicator: ranks, nodes, transports and how
+ * many peers each serves, e.g. "4 ranks on 1 node (vm); transports: shm (3
+ * peers)".  Truncated to len. */
+TUTTI_EXPORT tutti_result_t tutti_comm_describe(tutti_comm_t comm, char *buf, size_t len);
+
 /* Bytes moved by each transport of this communicator so far (sent, summed
  * over peers).  name is "shm", "tcp", ...  Returns 0 for a transport that is
  * not in use. */

@@ -91,6 +91,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
         }
     }
     tutti_sched_finish(s);
+    s->stream_out = a->count * a->esize >= comm->nt_threshold;
     if (s->oom) {
         tutti_request_put(req);
         return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory for the schedule", call);
@@ -322,4 +323,30 @@ uint64_t tutti_comm_transport_bytes(tutti_comm_t comm, const char *name)
     pthread_mutex_unlock(&comm->lock);
     tutti_comm_leave(comm);
     return b;
+}
+
+tutti_result_t tutti_comm_describe(tutti_comm_t comm, char *buf, size_t len)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_describe", TUTTI_ENTER_ALLOW_BROKEN);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!buf || len == 0) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_describe: no buffer");
+        goto out;
+    }
+    int n = snprintf(buf, len, "%d rank%s on %d node%s (%s%s); transports:", comm->nranks, comm->nranks == 1 ? "" : "s",
+                     comm->nnodes, comm->nnodes == 1 ? "" : "s", comm->info[comm->rank].host, comm->nnodes > 1 ? ", ..." : "");
+    int any = 0;
+    for (int t = 0; t < comm->ntps && n > 0 && (size_t)n < len; t++) {
+        int peers = 0;
+        for (int q = 0; q < comm->nranks; q++)
+            if (tutti_engine_link(&comm->engine, q, 0)->tp == comm->tps[t].tp) peers++;
+        if (!peers) continue;
+        n += snprintf(buf + n, len - (size_t)n, "%s %s (%d peer%s)", any ? "," : "", comm->tps[t].tp->name, peers,
+                      peers == 1 ? "" : "s");
+        any = 1;
+    }
+    if (!any && n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, " none (single rank)");
+out:
+    tutti_comm_leave(comm);
+    return r;
 }

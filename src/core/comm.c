@@ -436,6 +436,13 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     }
     r = tutti_comm_connect(comm, err, errlen);
     if (r != TUTTI_SUCCESS) goto fail;
+    comm->nt_threshold = tutti_param_size(TUTTI_P_NT_THRESHOLD);
+    if (comm->nt_threshold == 0) {
+        tutti_topo_local_t t;
+        size_t llc = (tutti_topo_local(&t) == 0 && t.l3_bytes) ? (size_t)t.l3_bytes : (32u << 20);
+        comm->nt_threshold = llc / (2 * (size_t)comm->local_size);
+        if (comm->nt_threshold < (1u << 20)) comm->nt_threshold = 1u << 20;
+    }
     tutti_family_attach(comm, parent);
     __atomic_store_n(&comm->magic, TUTTI_COMM_MAGIC, __ATOMIC_RELEASE);
     if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT) &&

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "core/engine.h"
 
+#include "dtype/copy.h"
 #include "dtype/dtype.h"
 
 #include <stdio.h>
@@ -79,15 +80,26 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
 
     size_t esize = tutti_dtype_size(x->dtype);
     int div = (st->flags & TUTTI_STEP_FINAL) ? x->div : 0;
+    /* large results go to the user's buffer with streaming stores; the
+     * value is computed in a (cached) send slot when there is one */
+    int stream = x->sched.stream_out && st->dst;
     if ((st->flags & TUTTI_STEP_REDUCE) && nin > 1) {
-        tutti_dtype_reduce(out[0], in, nin, len / esize, x->dtype, x->op, div);
-        for (int o = 1; o < nout; o++) memcpy(out[o], out[0], len);
+        int t = (stream && nout > 1) ? 1 : 0;
+        tutti_dtype_reduce(out[t], in, nin, len / esize, x->dtype, x->op, div);
+        for (int o = 0; o < nout; o++) {
+            if (o == t) continue;
+            if (o == 0 && stream) tutti_copy_stream(out[0], out[t], len);
+            else tutti_copy(out[o], out[t], len);
+        }
     } else if (nin >= 1) {
         if (div > 1) {
             for (int o = 0; o < nout; o++) tutti_dtype_reduce(out[o], in, 1, len / esize, x->dtype, x->op, div);
         } else {
-            for (int o = 0; o < nout; o++)
-                if (out[o] != in[0]) memcpy(out[o], in[0], len);
+            for (int o = 0; o < nout; o++) {
+                if (out[o] == in[0]) continue;
+                if (o == 0 && stream) tutti_copy_stream(out[0], in[0], len);
+                else tutti_copy(out[o], in[0], len);
+            }
         }
     }
 
@@ -150,6 +162,7 @@ tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, siz
         }
         if (blocked != TUTTI_SUCCESS) return blocked;
         x->phase++;
+        if (x->phase == s->nphases && s->stream_out) tutti_copy_fence();
         x->done_streams = 0;
         memset(x->step, 0, sizeof(x->step));
         memset(x->iter, 0, sizeof(x->iter));

@@ -18,6 +18,7 @@ void tutti_sched_reset(tutti_sched_t *s, size_t slice_max, size_t esize, int nch
     s->esize = esize ? esize : 1;
     s->nchan = nchan;
     s->oom = 0;
+    s->stream_out = 0;
 }
 
 void tutti_sched_free(tutti_sched_t *s)

@@ -72,6 +72,7 @@ typedef struct tutti_sched {
     size_t esize;     /* element size: slices are whole elements */
     int nchan;
     int oom;
+    int stream_out; /* write results to user buffers with non-temporal stores */
     char token_src[8]; /* one-byte messages (barrier) */
     char token_dst[8];
 } tutti_sched_t;

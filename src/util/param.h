@@ -48,6 +48,10 @@ typedef enum {
     X(SPIN, INT, "2000", 0, 1e9,                                               \
       "Polls of a wait loop before it starts yielding the CPU "                \
       "(sched_yield); 0 yields at once.  Ranks may outnumber cores.")          \
+    X(NT_THRESHOLD, SIZE, "0", 0, (double)(1ULL << 50),                        \
+      "Calls moving at least this many bytes per rank write their results "   \
+      "with non-temporal stores (no read-for-ownership, no cache "             \
+      "pollution).  0: last-level cache size / (2 x ranks on the node).")     \
     X(SHM_SLOT_SIZE, SIZE, "64K", 4096, (double)(64ULL << 20),                 \
       "Shared-memory transport: bytes per FIFO slot (the pipelining "          \
       "chunk).")                                                               \
