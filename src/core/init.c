@@ -16,10 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Invalid settings fail before any rank talks to another. */
 static tutti_result_t tutti_init_check_params(void)
 {
+    char err[512];
+    tutti_algo_config_t cfg;
     const char *e = tutti_param_error();
     if (e) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "bad environment: %s", e);
+    if (tutti_algo_config_parse(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err,
+                                sizeof(err)) != 0)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "bad environment: %s", err);
     return TUTTI_SUCCESS;
 }
 

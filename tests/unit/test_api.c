@@ -12,6 +12,8 @@
 #include "util/time.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,9 +563,44 @@ static void test_mismatch(void)
     job_destroy(&j);
 }
 
+/* Rank 1 is a forked process that joins, completes one all-reduce and then
+ * SIGKILLs itself; rank 0's next all-reduce must fail with REMOTE naming
+ * it, long before the 10 s deadline. */
+static void test_dead_peer(void)
+{
+    tutti_unique_id_t id;
+    tutti_get_unique_id(&id);
+    pid_t pid = fork();
+    if (pid == 0) {
+        tutti_comm_t c;
+        if (tutti_comm_init_rank(&c, 2, id, 1) != TUTTI_SUCCESS) _exit(3);
+        float x = 1, y;
+        tutti_allreduce(&x, &y, 1, TUTTI_FLOAT32, TUTTI_SUM, c);
+        kill(getpid(), SIGKILL);
+        _exit(4);
+    }
+    tutti_comm_t c = NULL;
+    tutti_result_t r = tutti_comm_init_rank(&c, 2, id, 0);
+    float x[4096] = {0}, y[4096];
+    int first_ok = r == TUTTI_SUCCESS && tutti_allreduce(x, y, 1, TUTTI_FLOAT32, TUTTI_SUM, c) == TUTTI_SUCCESS;
+    if (c) tutti_comm_set_timeout(c, 10);
+    double t0 = tutti_time_now();
+    r = c ? tutti_allreduce(x, y, 4096, TUTTI_FLOAT32, TUTTI_SUM, c) : TUTTI_ERR_INTERNAL;
+    double took = tutti_time_now() - t0;
+    char msg[700];
+    snprintf(msg, sizeof(msg), "%s", c ? tutti_comm_last_error(c) : "no communicator");
+    int st;
+    waitpid(pid, &st, 0);
+    tap_ok(first_ok && r == TUTTI_ERR_REMOTE && took < 2, "a peer killed with SIGKILL: the survivor gets REMOTE after %.2f s "
+           "(deadline 10 s)", took);
+    tap_ok(strstr(msg, "rank 1") && strstr(msg, "exited"), "the error names the dead rank: %s", msg);
+    if (c) tutti_comm_destroy(c);
+}
+
 int main(void)
 {
     test_handles();
+    test_dead_peer();
     for (int p = 1; p <= 4; p++) test_matrix(p);
     test_overlap(3);
     job_t j;
