@@ -20,6 +20,9 @@ tutti_result_t tutti_coll_allgather_ring(tutti_sched_t *s, const tutti_coll_args
     int right = tutti_pattern_ring_next(r, p), left = tutti_pattern_ring_prev(r, p);
     tutti_sched_phase(s, 0);
     tutti_step_t *st = tutti_sched_step(s);
+    /* own block, then forwarded blocks: none is written again (also in
+     * place, where sendbuf is recvbuf's block r), so all may go by reference */
+    st->flags = TUTTI_STEP_STABLE;
     st->src = a->sendbuf;
     st->dst = dst + (size_t)r * blk;
     st->bytes = blk;
@@ -27,6 +30,7 @@ tutti_result_t tutti_coll_allgather_ring(tutti_sched_t *s, const tutti_coll_args
     for (int u = 1; u < p; u++) {
         int k = tutti_pattern_mod(r - u, p);
         st = tutti_sched_step(s);
+        st->flags = TUTTI_STEP_STABLE;
         st->dst = dst + (size_t)k * blk;
         st->bytes = blk;
         tutti_step_recv(st, left);

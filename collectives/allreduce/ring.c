@@ -41,8 +41,10 @@ tutti_result_t tutti_coll_allreduce_ring(tutti_sched_t *s, const tutti_coll_args
             st->flags = TUTTI_STEP_REDUCE;
             tutti_step_recv(st, left);
         }
+        if (t == 0 && src != dst) st->flags |= TUTTI_STEP_STABLE; /* sendbuf is never written */
         if (t == p - 1) {
-            st->flags |= TUTTI_STEP_FINAL;
+            /* the finished segment is final: it may go by reference */
+            st->flags |= TUTTI_STEP_FINAL | TUTTI_STEP_STABLE;
             st->dst = dst + SEG_OFF(k);
         }
         tutti_step_send(st, right);
@@ -51,6 +53,7 @@ tutti_result_t tutti_coll_allreduce_ring(tutti_sched_t *s, const tutti_coll_args
     for (int u = 0; u < p - 1; u++) {
         int k = tutti_pattern_mod(r - u, p);
         tutti_step_t *st = tutti_sched_step(s);
+        st->flags = TUTTI_STEP_STABLE;
         st->dst = dst + SEG_OFF(k);
         st->bytes = SEG_LEN(k);
         tutti_step_recv(st, left);

@@ -54,7 +54,7 @@ tutti_result_t tutti_coll_allreduce_tree(tutti_sched_t *s, const tutti_coll_args
         if (parent[t] >= 0) {
             tutti_step_send(st, parent[t]);
         } else {
-            st->flags |= TUTTI_STEP_FINAL;
+            st->flags |= TUTTI_STEP_FINAL | TUTTI_STEP_STABLE;
             st->dst = dst + off;
             for (int k = 0; k < nch[t]; k++) tutti_step_send(st, ch[t][k]);
         }
@@ -66,6 +66,7 @@ tutti_result_t tutti_coll_allreduce_tree(tutti_sched_t *s, const tutti_coll_args
         tutti_step_t *st = tutti_sched_step(s);
         st->chan = (uint8_t)t;
         st->stream = (uint8_t)(2 * t + 1); /* down stream of tree t */
+        st->flags = TUTTI_STEP_STABLE;
         st->dst = dst + off;
         st->bytes = len;
         tutti_step_recv(st, parent[t]);

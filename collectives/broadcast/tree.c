@@ -16,6 +16,7 @@ tutti_result_t tutti_coll_broadcast_tree(tutti_sched_t *s, const tutti_coll_args
     int n = tutti_pattern_binomial(r, p, a->root, &parent, children);
     tutti_sched_phase(s, 0);
     tutti_step_t *st = tutti_sched_step(s);
+    st->flags = TUTTI_STEP_STABLE; /* the root's data and forwarded copies are final */
     st->bytes = bytes;
     st->dst = a->recvbuf;
     if (parent < 0) st->src = a->sendbuf;
@@ -24,6 +25,7 @@ tutti_result_t tutti_coll_broadcast_tree(tutti_sched_t *s, const tutti_coll_args
         if (st->nsend == TUTTI_MAX_FAN) {
             /* more children than one step can feed: continue from dst */
             st = tutti_sched_step(s);
+            st->flags = TUTTI_STEP_STABLE;
             st->bytes = bytes;
             st->src = a->recvbuf;
         }

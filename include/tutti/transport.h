@@ -50,6 +50,7 @@ typedef enum {
 #define TUTTI_TP_CAP_INTRANODE (1u << 0) /* reaches ranks on the same node only */
 #define TUTTI_TP_CAP_INTERNODE (1u << 1) /* reaches ranks on other nodes */
 #define TUTTI_TP_CAP_NEEDS_PROGRESS (1u << 2) /* progress() must be called to move bytes */
+#define TUTTI_TP_CAP_SEND_REF (1u << 3) /* send_commit_ref: single-copy messages */
 
 /* Services the core lends a transport while it sets up. */
 typedef struct tutti_tp_boot {
@@ -101,6 +102,20 @@ typedef struct tutti_transport {
     /* The next message: its bytes and length, readable until recv_release. */
     tutti_result_t (*recv_acquire)(void *conn, const void **slot, size_t *len);
     tutti_result_t (*recv_release)(void *conn);
+
+    /* The next message copied into dst and released in one call (a
+     * transport that received a reference reads it straight into dst).
+     * *got is its length; when it differs from len nothing is consumed and
+     * TUTTI_ERR_MISMATCH is returned. */
+    tutti_result_t (*recv_read)(void *conn, void *dst, size_t len, size_t *got);
+    /* Optional (TUTTI_TP_CAP_SEND_REF, else a stub): commits the slot taken
+     * by send_acquire as a reference to buf instead of a copy; the receiver
+     * reads buf itself.  buf must stay unchanged until send_flushed says the
+     * peer consumed every message. */
+    tutti_result_t (*send_commit_ref)(void *conn, const void *buf, size_t len);
+    /* TUTTI_SUCCESS once the peer has consumed every message sent on conn,
+     * TUTTI_INPROGRESS before. */
+    tutti_result_t (*send_flushed)(void *conn);
 
     /* Is the peer of this connection still alive?  0 alive, otherwise a
      * TUTTI_ERR_REMOTE with a reason written to why. */

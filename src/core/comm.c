@@ -319,6 +319,7 @@ static tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t er
     comm->engine.rank = comm->rank;
     comm->engine.nranks = p;
     comm->engine.nchan = TUTTI_NCHANNELS;
+    comm->engine.ref_min = tutti_param_int(TUTTI_P_SHM_CMA) ? tutti_param_size(TUTTI_P_SHM_CMA_MIN) : 0;
     /* remote peers: no network transport is built in this version */
     for (int q = 0; q < p; q++) {
         if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) {
@@ -383,6 +384,7 @@ static tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t er
                 l->sconn = tp->conn(tpcomm, q, c, 0);
                 l->rconn = tp->conn(tpcomm, q, c, 1);
                 l->bytes_sent = &slot->bytes;
+                l->can_ref = (tp->caps & TUTTI_TP_CAP_SEND_REF) != 0;
             }
         }
     }
@@ -410,7 +412,6 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     comm->comm_id = tutti_bootstrap_comm_id(boot);
     tutti_bootstrap_set_abort_flag(boot, &comm->aborted);
     comm->timeout = tutti_param_seconds(TUTTI_P_TIMEOUT);
-    comm->spin = (uint32_t)tutti_param_int(TUTTI_P_SPIN);
     if (tutti_algo_config_parse(&comm->algo, tutti_param_str(TUTTI_P_ALGO),
                                 tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err, errlen) != 0) {
         r = TUTTI_ERR_INVALID_ARGUMENT;
@@ -436,6 +437,18 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     }
     r = tutti_comm_connect(comm, err, errlen);
     if (r != TUTTI_SUCCESS) goto fail;
+    /* spin-then-yield: when ranks outnumber the CPUs they may use, a waiting
+     * rank must yield at once or it starves the rank it waits for */
+    {
+        int64_t spin = tutti_param_int(TUTTI_P_SPIN);
+        cpu_set_t cpus;
+        int ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        comm->oversubscribed = comm->local_size > ncpu;
+        comm->spin = spin >= 0 ? (uint32_t)spin : (comm->oversubscribed ? 0 : 2000);
+        if (comm->oversubscribed)
+            TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "%d ranks on this node share %d CPUs: waits yield at once",
+                       comm->local_size, ncpu);
+    }
     comm->nt_threshold = tutti_param_size(TUTTI_P_NT_THRESHOLD);
     if (comm->nt_threshold == 0) {
         tutti_topo_local_t t;

@@ -79,6 +79,7 @@ struct tutti_comm {
     /* configuration, read once at creation */
     double timeout;
     uint32_t spin;
+    int oversubscribed; /* more local ranks than CPUs */
     size_t nt_threshold;
     tutti_algo_config_t algo;
 

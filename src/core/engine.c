@@ -18,6 +18,8 @@ void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int d
     x->div = (op == TUTTI_AVG) ? div : 0;
     x->steps_done = 0;
     x->polls = 0;
+    x->refs_sent = 0;
+    x->flush_step = 0;
     x->blocked_peer = -1;
     x->blocked_dir = -1;
     x->blocked_chan = -1;
@@ -31,59 +33,95 @@ static tutti_result_t tutti_exec_blocked(tutti_exec_t *x, int peer, int dir, int
     return TUTTI_INPROGRESS;
 }
 
-/* One step on one slice: acquire every slot, compute, hand the slots back.
- * Acquisition is idempotent, so a step that cannot complete is simply
- * retried from the top next time. */
+/* One step on one slice: take every send slot, then the input(s), compute,
+ * hand the slots on.  Acquisition is idempotent, so a step that cannot
+ * complete is retried from the top; the only call that consumes anything,
+ * recv_read, comes after every send slot is held, so a retry never repeats
+ * it.
+ *
+ * A step that is a pure copy from one peer into dst receives straight into
+ * dst (recv_read: a transport holding a reference reads it in one copy).
+ * A stable step sends by reference when the link can and the slice is at
+ * least ref_min bytes.  Large calls (stream_out) take the streaming-store
+ * path instead. */
 static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const tutti_step_t *st,
                                        size_t off, size_t len, char *err, size_t errlen)
 {
     const void *in[1 + TUTTI_MAX_FAN];
     void *out[1 + TUTTI_MAX_FAN];
+    void *sslot[TUTTI_MAX_FAN];
     int nin = 0, nout = 0;
     tutti_result_t r;
+    int stream = x->sched.stream_out && st->dst;
+    int div = (st->flags & TUTTI_STEP_FINAL) ? x->div : 0;
+    int reduce = (st->flags & TUTTI_STEP_REDUCE) && (st->nrecv + (st->src ? 1 : 0)) > 1;
+    int direct = !reduce && !stream && st->nrecv == 1 && !st->src && st->dst && div <= 1;
+    int by_ref = (st->flags & TUTTI_STEP_STABLE) && e->ref_min && len >= e->ref_min && !stream;
 
-    if (st->src) in[nin++] = st->src + off;
-    for (int k = 0; k < st->nrecv; k++) {
-        tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
-        const void *slot;
-        size_t got;
-        r = l->tp->recv_acquire(l->rconn, &slot, &got);
-        if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[k], 1, st->chan);
-        if (r != TUTTI_SUCCESS) {
-            x->blocked_peer = st->recv[k];
-            x->blocked_dir = 1;
-            return r;
-        }
-        if (got != len) {
-            snprintf(err, errlen,
-                     "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks "
-                     "called collectives with different counts, datatypes or algorithms",
-                     e->rank, len, st->recv[k], got);
-            x->blocked_peer = st->recv[k];
-            return TUTTI_ERR_MISMATCH;
-        }
-        in[nin++] = slot;
-    }
-    if (st->dst) out[nout++] = st->dst + off;
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
-        void *slot;
-        r = l->tp->send_acquire(l->sconn, len, &slot);
+        r = l->tp->send_acquire(l->sconn, len, &sslot[k]);
         if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->send[k], 0, st->chan);
         if (r != TUTTI_SUCCESS) {
             x->blocked_peer = st->send[k];
             x->blocked_dir = 0;
             return r;
         }
-        out[nout++] = slot;
+    }
+    if (direct) {
+        tutti_link_t *l = tutti_engine_link(e, st->recv[0], st->chan);
+        size_t got = len;
+        r = l->tp->recv_read(l->rconn, st->dst + off, len, &got);
+        if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[0], 1, st->chan);
+        if (r != TUTTI_SUCCESS) {
+            x->blocked_peer = st->recv[0];
+            x->blocked_dir = 1;
+            if (r == TUTTI_ERR_MISMATCH)
+                snprintf(err, errlen,
+                         "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
+                         "collectives with different counts, datatypes or algorithms",
+                         e->rank, len, st->recv[0], got);
+            return r;
+        }
+        in[nin++] = st->dst + off;
+    } else {
+        if (st->src) in[nin++] = st->src + off;
+        for (int k = 0; k < st->nrecv; k++) {
+            tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
+            const void *slot;
+            size_t got;
+            r = l->tp->recv_acquire(l->rconn, &slot, &got);
+            if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[k], 1, st->chan);
+            if (r != TUTTI_SUCCESS) {
+                x->blocked_peer = st->recv[k];
+                x->blocked_dir = 1;
+                return r;
+            }
+            if (got != len) {
+                snprintf(err, errlen,
+                         "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
+                         "collectives with different counts, datatypes or algorithms",
+                         e->rank, len, st->recv[k], got);
+                x->blocked_peer = st->recv[k];
+                return TUTTI_ERR_MISMATCH;
+            }
+            in[nin++] = slot;
+        }
+    }
+
+    /* the buffer a by-reference send points at: dst once written, else src */
+    const char *ref = st->dst ? st->dst + off : (st->src ? st->src + off : NULL);
+    if (st->dst) out[nout++] = st->dst + off;
+    int nref = 0;
+    for (int k = 0; k < st->nsend; k++) {
+        tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
+        if (by_ref && ref && l->can_ref) nref++;
+        else out[nout++] = sslot[k];
     }
 
     size_t esize = tutti_dtype_size(x->dtype);
-    int div = (st->flags & TUTTI_STEP_FINAL) ? x->div : 0;
-    /* large results go to the user's buffer with streaming stores; the
-     * value is computed in a (cached) send slot when there is one */
-    int stream = x->sched.stream_out && st->dst;
-    if ((st->flags & TUTTI_STEP_REDUCE) && nin > 1) {
+    if (reduce) {
+        /* large results: compute in the (cached) send slot, stream to dst */
         int t = (stream && nout > 1) ? 1 : 0;
         tutti_dtype_reduce(out[t], in, nin, len / esize, x->dtype, x->op, div);
         for (int o = 0; o < nout; o++) {
@@ -105,16 +143,40 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
 
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
-        r = l->tp->send_commit(l->sconn, len);
+        if (by_ref && ref && l->can_ref) {
+            r = l->tp->send_commit_ref(l->sconn, ref, len);
+            x->refs_sent = 1;
+        } else {
+            r = l->tp->send_commit(l->sconn, len);
+        }
         if (r != TUTTI_SUCCESS) return r;
         if (l->bytes_sent) *l->bytes_sent += len;
     }
-    for (int k = 0; k < st->nrecv; k++) {
+    for (int k = 0; !direct && k < st->nrecv; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
         r = l->tp->recv_release(l->rconn);
         if (r != TUTTI_SUCCESS) return r;
     }
+    (void)nref;
     x->steps_done++;
+    return TUTTI_SUCCESS;
+}
+
+/* After messages went by reference: the operation may complete only when
+ * every peer has read them, since the user may then reuse the buffers. */
+static tutti_result_t tutti_exec_flush(tutti_engine_t *e, tutti_exec_t *x)
+{
+    const tutti_sched_t *s = &x->sched;
+    for (; x->flush_step < s->nsteps; x->flush_step++) {
+        const tutti_step_t *st = &s->steps[x->flush_step];
+        for (int k = 0; k < st->nsend; k++) {
+            tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
+            if (!l->can_ref) continue;
+            tutti_result_t r = l->tp->send_flushed(l->sconn);
+            if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->send[k], 0, st->chan);
+            if (r != TUTTI_SUCCESS) return r;
+        }
+    }
     return TUTTI_SUCCESS;
 }
 
@@ -161,6 +223,10 @@ tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, siz
             }
         }
         if (blocked != TUTTI_SUCCESS) return blocked;
+        if (x->phase + 1 == s->nphases && x->refs_sent) {
+            tutti_result_t r = tutti_exec_flush(e, x);
+            if (r != TUTTI_SUCCESS) return r;
+        }
         x->phase++;
         if (x->phase == s->nphases && s->stream_out) tutti_copy_fence();
         x->done_streams = 0;

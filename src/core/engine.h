@@ -17,11 +17,13 @@ typedef struct tutti_link {
     const tutti_transport_t *tp;
     void *sconn, *rconn;
     uint64_t *bytes_sent; /* per-transport counter of the owner */
+    uint8_t can_ref;      /* transport offers send_commit_ref */
 } tutti_link_t;
 
 typedef struct tutti_engine {
     int rank, nranks, nchan;
     tutti_link_t *links; /* links[peer * nchan + chan] */
+    size_t ref_min;      /* send stable data by reference from this size; 0: never */
 } tutti_engine_t;
 
 static inline tutti_link_t *tutti_engine_link(const tutti_engine_t *e, int peer, int chan)
@@ -41,6 +43,8 @@ typedef struct tutti_exec {
     int div; /* AVG: number of ranks */
     uint64_t steps_done; /* grows whenever a slice completes */
     uint32_t polls;      /* progress calls that found nothing to do */
+    int refs_sent;       /* some message went by reference: flush before done */
+    uint32_t flush_step; /* progress of that flush */
     /* when blocked: on whom, which way (0 send, 1 receive), which channel */
     int blocked_peer, blocked_dir, blocked_chan;
 } tutti_exec_t;

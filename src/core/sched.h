@@ -42,6 +42,11 @@
 enum {
     TUTTI_STEP_REDUCE = 1u << 0, /* combine all inputs with the op */
     TUTTI_STEP_FINAL = 1u << 1,  /* result is final: apply AVG's division */
+    /* The data this step sends (its src range, or its dst range once
+     * written) is not written again by this operation, so it may be sent by
+     * reference (single copy) when the transport can.  Algorithms set it
+     * only where that holds also in place. */
+    TUTTI_STEP_STABLE = 1u << 2,
 };
 
 typedef struct tutti_step {

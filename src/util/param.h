@@ -45,9 +45,10 @@ typedef enum {
     X(SMALL_MSG_SIZE, SIZE, "32K", 0, (double)(1ULL << 40),                    \
       "Messages of at most this many bytes use the latency-optimised "         \
       "algorithm (tree, recursive doubling) when no algorithm is forced.")     \
-    X(SPIN, INT, "2000", 0, 1e9,                                               \
+    X(SPIN, INT, "-1", -1, 1e9,                                                \
       "Polls of a wait loop before it starts yielding the CPU "                \
-      "(sched_yield); 0 yields at once.  Ranks may outnumber cores.")          \
+      "(sched_yield); 0 yields at once.  -1: 2000, or 0 when the node runs "   \
+      "more ranks than this process has CPUs (oversubscribed).")              \
     X(NT_THRESHOLD, SIZE, "0", 0, (double)(1ULL << 50),                        \
       "Calls moving at least this many bytes per rank write their results "   \
       "with non-temporal stores (no read-for-ownership, no cache "             \
@@ -58,6 +59,14 @@ typedef enum {
     X(SHM_NSLOTS, INT, "8", 2, 1024,                                           \
       "Shared-memory transport: slots per FIFO (one FIFO per peer pair, "      \
       "direction and channel).")                                               \
+    X(SHM_CMA, BOOL, "0", 0, 1,                                                 \
+      "Shared-memory transport: let large messages of broadcast, all-gather "  \
+      "and the all-gather half of all-reduce go in one copy "                  \
+      "(process_vm_readv from the sender's buffer).  Off by default: slower "  \
+      "than the FIFO's vector copies where measured (perf/README.md).")        \
+    X(SHM_CMA_MIN, SIZE, "16K", 0, (double)(1ULL << 40),                       \
+      "Shared-memory transport: smallest slice sent as a single-copy "         \
+      "reference; 0 disables.")                                                \
     X(SOCKET_IFNAME, STRING, "", 0, 0,                                         \
       "Network interfaces to use, NCCL grammar: 'eth,ib' prefixes, '^docker' " \
       "excludes, '=eth0' exact names.  Default: the first up interface that "  \

@@ -8,6 +8,7 @@
 typedef struct {
     char *data;
     size_t *len;
+    const char **ref; /* by-reference messages: the sender's buffer */
     unsigned n;
     size_t slot;
     uint64_t head, tail;
@@ -36,16 +37,53 @@ static tutti_result_t sim_send_commit(void *conn, size_t len)
 {
     sim_fifo_t *f = conn;
     f->len[f->head % f->n] = len;
+    f->ref[f->head % f->n] = NULL;
     f->head++;
     return TUTTI_SUCCESS;
+}
+
+/* A real reference: the receiver copies from the sender's buffer whenever it
+ * gets to it, so a schedule that marks data stable and then changes it
+ * produces wrong results here. */
+static tutti_result_t sim_send_commit_ref(void *conn, const void *buf, size_t len)
+{
+    sim_fifo_t *f = conn;
+    f->len[f->head % f->n] = len;
+    f->ref[f->head % f->n] = buf;
+    f->head++;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_send_flushed(void *conn)
+{
+    sim_fifo_t *f = conn;
+    return f->tail == f->head ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
 }
 
 static tutti_result_t sim_recv_acquire(void *conn, const void **slot, size_t *len)
 {
     sim_fifo_t *f = conn;
     if (f->head == f->tail) return TUTTI_INPROGRESS;
-    *slot = f->data + (f->tail % f->n) * f->slot;
-    *len = f->len[f->tail % f->n];
+    size_t i = f->tail % f->n;
+    *len = f->len[i];
+    if (f->ref[i]) {
+        memcpy(f->data + i * f->slot, f->ref[i], f->len[i]);
+        f->ref[i] = NULL; /* loaded once */
+    }
+    *slot = f->data + i * f->slot;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t sim_recv_read(void *conn, void *dst, size_t len, size_t *got)
+{
+    sim_fifo_t *f = conn;
+    if (f->head == f->tail) return TUTTI_INPROGRESS;
+    size_t i = f->tail % f->n;
+    *got = f->len[i];
+    if (*got != len) return TUTTI_ERR_MISMATCH;
+    memcpy(dst, f->ref[i] ? f->ref[i] : f->data + i * f->slot, len);
+    f->ref[i] = NULL;
+    f->tail++;
     return TUTTI_SUCCESS;
 }
 
@@ -66,7 +104,11 @@ static const tutti_transport_t sim_transport = {
     .send_commit = sim_send_commit,
     .recv_acquire = sim_recv_acquire,
     .recv_release = sim_recv_release,
+    .recv_read = sim_recv_read,
+    .send_commit_ref = sim_send_commit_ref,
+    .send_flushed = sim_send_flushed,
     .peer_check = sim_peer_check,
+    .caps = TUTTI_TP_CAP_SEND_REF,
 };
 
 sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, unsigned seed)
@@ -95,12 +137,14 @@ sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, uns
         e->nranks = p;
         e->nchan = nchan;
         e->links = calloc((size_t)p * (size_t)nchan, sizeof(tutti_link_t));
+        e->ref_min = seed % 2 ? 1 : 0; /* half the worlds send stable data by reference */
         for (int q = 0; q < p; q++)
             for (int c = 0; c < nchan; c++) {
                 tutti_link_t *l = &e->links[(size_t)q * (size_t)nchan + (size_t)c];
                 l->tp = &sim_transport;
                 l->sconn = &w->fifos[((size_t)r * (size_t)p + (size_t)q) * (size_t)nchan + (size_t)c];
                 l->rconn = &w->fifos[((size_t)q * (size_t)p + (size_t)r) * (size_t)nchan + (size_t)c];
+                l->can_ref = 1;
             }
     }
     return w;
@@ -113,6 +157,7 @@ void sim_destroy(sim_world_t *w)
     for (size_t k = 0; k < nf; k++) {
         free(w->fifos[k].data);
         free(w->fifos[k].len);
+        free(w->fifos[k].ref);
     }
     for (int r = 0; r < w->p; r++) free(w->engines[r].links);
     free(w->engines);
@@ -137,6 +182,7 @@ int sim_run(sim_world_t *w, tutti_exec_t *const *xs, char *err, size_t errlen)
         if (!f->data) {
             f->data = malloc(f->n * f->slot);
             f->len = calloc(f->n, sizeof(size_t));
+            f->ref = calloc(f->n, sizeof(char *));
         }
         f->head = f->tail = 0;
     }

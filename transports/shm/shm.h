@@ -19,6 +19,13 @@
  * then publishes tail.  The producer re-reads tail only when its cached
  * copy says the FIFO is full.  No locks, no system calls on the data path.
  *
+ * Single copy: a message may instead carry a reference (address, pid) to a
+ * buffer the sender will not change until it sees the message consumed; the
+ * receiver then copies it with process_vm_readv straight into its
+ * destination (or into the slot when it must reduce).  Enabled when every
+ * local rank could read a probe word of every other at setup (CMA needs
+ * ptrace permission; a failing probe is logged and leaves the FIFO path).
+ *
  * Lifecycle: the node's first local rank creates the segment, every local
  * rank maps it with MAP_POPULATE (so the data path never page-faults), and
  * once all have mapped it (a bootstrap allgather of statuses) it is
@@ -43,11 +50,21 @@ typedef struct {
     char pad[56];
 } tutti_shm_ctrl_t;
 
+/* A slot header.  len's top bit marks a reference: the payload is then the
+ * sender's (address, pid) in inl, to be read with process_vm_readv. */
 typedef struct {
     _Alignas(64) uint64_t seq;
     uint64_t len;
     uint8_t inl[TUTTI_SHM_INLINE];
 } tutti_shm_slot_t;
+
+#define TUTTI_SHM_REF (1ULL << 63)
+
+typedef struct {
+    uint64_t addr;
+    int32_t pid;
+    int32_t pad;
+} tutti_shm_ref_t;
 
 _Static_assert(sizeof(tutti_shm_slot_t) == 64, "slot header is one cache line");
 
@@ -57,6 +74,7 @@ typedef struct {
     int32_t ready;
     uint64_t starttime; /* /proc/pid/stat field 22: detects pid reuse */
     uint64_t pidns;     /* inode of /proc/self/ns/pid: 0 if unknown */
+    uint64_t probe;     /* address of a known word, to test single-copy reads */
 } tutti_shm_peer_t;
 
 typedef struct {
@@ -79,6 +97,8 @@ typedef struct tutti_shm_conn {
     size_t slot_size;
     int peer;       /* communicator rank */
     int peer_local; /* index among local ranks */
+    int peer_pid;
+    uint64_t ref_loaded; /* receiver: pos + 1 of a reference already read into its slot */
     struct tutti_shm_comm *owner;
 } tutti_shm_conn_t;
 
@@ -95,11 +115,15 @@ typedef struct tutti_shm_comm {
     tutti_shm_conn_t *send, *recv; /* [nlocal * nchan] by local index */
     int *local_of; /* [nranks] local index or -1 */
     uint64_t my_pidns;
+    int cma;              /* every local rank can read every other (process_vm_readv) */
+    uint64_t probe_word;  /* what peers read to test that */
 } tutti_shm_comm_t;
 
 /* Segment creation/mapping (shm_seg.c). */
 tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
 void tutti_shm_seg_release(tutti_shm_comm_t *sc);
+/* Reads len bytes at addr of process pid into dst (process_vm_readv). */
+tutti_result_t tutti_shm_cma_read(int pid, uint64_t addr, void *dst, size_t len);
 /* Liveness of a local peer (shm_seg.c). */
 tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen);
 uint64_t tutti_shm_proc_starttime(int pid);

@@ -2,9 +2,12 @@
 /* The shm transport's ops table and data path. */
 #include "shm/shm.h"
 
+#include "dtype/copy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static tutti_result_t tutti_shm_send_acquire(void *conn, size_t len, void **slot)
 {
@@ -28,15 +31,66 @@ static tutti_result_t tutti_shm_send_commit(void *conn, size_t len)
     return TUTTI_SUCCESS;
 }
 
+static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, size_t len)
+{
+    tutti_shm_conn_t *c = conn;
+    if (!c->owner->cma) {
+        /* no single copy on this node: the slot was acquired, copy into it */
+        void *slot = NULL;
+        tutti_result_t r = tutti_shm_send_acquire(conn, len, &slot);
+        if (r != TUTTI_SUCCESS) return r == TUTTI_INPROGRESS ? TUTTI_ERR_INTERNAL : r; /* the engine holds it */
+        tutti_copy(slot, buf, len);
+        return tutti_shm_send_commit(conn, len);
+    }
+    tutti_shm_slot_t *s = &c->slots[c->idx];
+    tutti_shm_ref_t ref = {(uint64_t)(uintptr_t)buf, (int32_t)getpid(), 0};
+    memcpy(s->inl, &ref, sizeof(ref));
+    s->len = len | TUTTI_SHM_REF;
+    __atomic_store_n(&s->seq, c->pos + 1, __ATOMIC_RELEASE);
+    c->pos++;
+    c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_send_flushed(void *conn)
+{
+    tutti_shm_conn_t *c = conn;
+    c->cached_tail = __atomic_load_n(&c->ctrl->tail, __ATOMIC_ACQUIRE);
+    return c->cached_tail >= c->pos ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
+}
+
+/* The header of the next message, or NULL when it has not arrived. */
+static tutti_shm_slot_t *tutti_shm_next(tutti_shm_conn_t *c)
+{
+    tutti_shm_slot_t *s = &c->slots[c->idx];
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != c->pos + 1) return NULL;
+    return s;
+}
+
 static tutti_result_t tutti_shm_recv_acquire(void *conn, const void **slot, size_t *len)
 {
     tutti_shm_conn_t *c = conn;
-    tutti_shm_slot_t *s = &c->slots[c->idx];
-    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != c->pos + 1) return TUTTI_INPROGRESS;
-    size_t l = s->len;
+    tutti_shm_slot_t *s = tutti_shm_next(c);
+    if (!s) return TUTTI_INPROGRESS;
+    uint64_t l = s->len & ~TUTTI_SHM_REF;
     if (l > c->slot_size) return TUTTI_ERR_REMOTE; /* corrupted segment */
+    char *payload = c->data + (size_t)c->idx * c->slot_size;
+    if (s->len & TUTTI_SHM_REF) {
+        /* a reduction needs the bytes here: read the reference into our slot
+         * (once, however often this is called before the release) */
+        if (c->ref_loaded != c->pos + 1) {
+            tutti_shm_ref_t ref;
+            memcpy(&ref, s->inl, sizeof(ref));
+            tutti_result_t r = tutti_shm_cma_read(ref.pid, ref.addr, payload, l);
+            if (r != TUTTI_SUCCESS) return r;
+            c->ref_loaded = c->pos + 1;
+        }
+        *len = l;
+        *slot = payload;
+        return TUTTI_SUCCESS;
+    }
     *len = l;
-    *slot = l <= TUTTI_SHM_INLINE ? (const void *)s->inl : (const void *)(c->data + (size_t)c->idx * c->slot_size);
+    *slot = l <= TUTTI_SHM_INLINE ? (const void *)s->inl : (const void *)payload;
     return TUTTI_SUCCESS;
 }
 
@@ -47,6 +101,27 @@ static tutti_result_t tutti_shm_recv_release(void *conn)
     c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
     __atomic_store_n(&c->ctrl->tail, c->pos, __ATOMIC_RELEASE);
     return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_recv_read(void *conn, void *dst, size_t len, size_t *got)
+{
+    tutti_shm_conn_t *c = conn;
+    tutti_shm_slot_t *s = tutti_shm_next(c);
+    if (!s) return TUTTI_INPROGRESS;
+    uint64_t l = s->len & ~TUTTI_SHM_REF;
+    *got = (size_t)l;
+    if (l != len) return TUTTI_ERR_MISMATCH;
+    if ((s->len & TUTTI_SHM_REF) && c->ref_loaded != c->pos + 1) {
+        tutti_shm_ref_t ref;
+        memcpy(&ref, s->inl, sizeof(ref));
+        tutti_result_t r = tutti_shm_cma_read(ref.pid, ref.addr, dst, l);
+        if (r != TUTTI_SUCCESS) return r;
+    } else {
+        tutti_copy(dst, l <= TUTTI_SHM_INLINE && !(s->len & TUTTI_SHM_REF) ? (const void *)s->inl
+                                                                            : (const void *)(c->data + (size_t)c->idx * c->slot_size),
+                   l);
+    }
+    return tutti_shm_recv_release(conn);
 }
 
 static tutti_result_t tutti_shm_progress(void *tpcomm)
@@ -108,6 +183,7 @@ static void tutti_shm_conn_init(tutti_shm_comm_t *sc, tutti_shm_conn_t *cn, int 
     cn->slot_size = sc->slot_size;
     cn->peer = sc->local_ranks[peer_local];
     cn->peer_local = peer_local;
+    cn->peer_pid = sc->peers[peer_local].pid;
     cn->owner = sc;
 }
 
@@ -162,7 +238,7 @@ const tutti_transport_t tutti_shm_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "shm",
-    .caps = TUTTI_TP_CAP_INTRANODE,
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_SEND_REF,
     .comm_create = tutti_shm_comm_create,
     .comm_destroy = tutti_shm_comm_destroy,
     .conn = tutti_shm_conn,
@@ -172,5 +248,8 @@ const tutti_transport_t tutti_shm_transport = {
     .send_commit = tutti_shm_send_commit,
     .recv_acquire = tutti_shm_recv_acquire,
     .recv_release = tutti_shm_recv_release,
+    .recv_read = tutti_shm_recv_read,
+    .send_commit_ref = tutti_shm_send_commit_ref,
+    .send_flushed = tutti_shm_send_flushed,
     .peer_check = tutti_shm_peer_check,
 };

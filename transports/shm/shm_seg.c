@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include "util/param.h"
 
 #define TUTTI_SHM_MAX_SEGMENT (8ULL << 30)
 
@@ -50,6 +53,24 @@ static uint64_t tutti_shm_pidns(void)
     struct stat st;
     if (stat("/proc/self/ns/pid", &st) != 0) return 0;
     return (uint64_t)st.st_ino;
+}
+
+tutti_result_t tutti_shm_cma_read(int pid, uint64_t addr, void *dst, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        struct iovec l = {(char *)dst + done, len - done};
+        struct iovec r = {(void *)(uintptr_t)(addr + done), len - done};
+        ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            /* ESRCH: the peer is gone; anything else: its buffer vanished */
+            return TUTTI_ERR_REMOTE;
+        }
+        if (n == 0) return TUTTI_ERR_REMOTE;
+        done += (size_t)n;
+    }
+    return TUTTI_SUCCESS;
 }
 
 tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen)
@@ -182,6 +203,8 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
         me->pid = (int32_t)getpid();
         me->starttime = tutti_shm_proc_starttime(me->pid);
         me->pidns = sc->my_pidns;
+        sc->probe_word = 0x6f62657270697474ULL ^ (uint64_t)me->pid;
+        me->probe = (uint64_t)(uintptr_t)&sc->probe_word;
         me->ready = 1;
     }
     if (fd >= 0) close(fd);
@@ -191,10 +214,51 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
     if (active) shm_unlink(sc->name);
     created = 0;
     if (r != TUTTI_SUCCESS) goto fail;
+
+    /* 4. single copy: can every local rank read every other?  All must agree
+     * (a sender may only send references every receiver can read). */
+    {
+        int cma_wanted = tutti_param_int(TUTTI_P_SHM_CMA) != 0;
+        tutti_shm_status_t cs = {0, 0};
+        int why = 0;
+        for (int l = 0; active && cma_wanted && l < sc->nlocal; l++) {
+            if (l == sc->me) continue;
+            uint64_t got = 0;
+            const tutti_shm_peer_t *pe = &sc->peers[l];
+            errno = 0;
+            if (tutti_shm_cma_read(pe->pid, pe->probe, &got, sizeof(got)) != TUTTI_SUCCESS ||
+                got != (0x6f62657270697474ULL ^ (uint64_t)pe->pid)) {
+                why = errno ? errno : EINVAL;
+                break;
+            }
+        }
+        cs.status = why; /* agreement only: a failure here is not an error */
+        tutti_shm_status_t *all = calloc((size_t)setup->nranks, sizeof(*all));
+        if (!all) {
+            r = TUTTI_ERR_NO_MEMORY;
+            goto fail;
+        }
+        r = setup->boot->allgather(setup->boot->ctx, &cs, all, sizeof(cs));
+        int ok = r == TUTTI_SUCCESS && active && cma_wanted;
+        for (int l = 0; ok && l < sc->nlocal; l++)
+            if (all[sc->local_ranks[l]].status) {
+                if (sc->me == 0)
+                    TUTTI_INFO(TUTTI_SUBSYS_SHM, setup->rank,
+                               "single-copy reads (process_vm_readv) unavailable: rank %d: %s%s; large messages "
+                               "go through the FIFOs",
+                               sc->local_ranks[l], strerror(all[sc->local_ranks[l]].status),
+                               all[sc->local_ranks[l]].status == EPERM ? " (ptrace restricted, e.g. Yama ptrace_scope)" : "");
+                ok = 0;
+            }
+        free(all);
+        if (r != TUTTI_SUCCESS) goto fail;
+        sc->cma = ok;
+    }
     if (active)
         TUTTI_INFO(TUTTI_SUBSYS_SHM, setup->rank,
-                   "segment %s: %d local ranks, %d channels, %u slots of %zu bytes per FIFO, %zu MiB mapped",
-                   sc->name, sc->nlocal, sc->nchan, sc->nslots, sc->slot_size, total >> 20);
+                   "segment %s: %d local ranks, %d channels, %u slots of %zu bytes per FIFO, %zu MiB mapped, "
+                   "single copy %s",
+                   sc->name, sc->nlocal, sc->nchan, sc->nslots, sc->slot_size, total >> 20, sc->cma ? "on" : "off");
     return TUTTI_SUCCESS;
 fail:
     if (fd >= 0) close(fd);
