@@ -187,6 +187,11 @@ void tutti_comm_local_info(tutti_rank_info_t *info)
     info->hostid = tutti_siphash(key, id, strlen(id));
     snprintf(info->host, sizeof(info->host), "%s", host);
     info->pid = (int32_t)getpid();
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        for (int c = 0; c < 1024 && c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set)) info->cpus[c / 64] |= 1ULL << (c % 64);
+    }
 }
 
 /* ---- family links (abort propagates to children) ------------------------- */
@@ -437,12 +442,20 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     }
     r = tutti_comm_connect(comm, err, errlen);
     if (r != TUTTI_SUCCESS) goto fail;
-    /* spin-then-yield: when ranks outnumber the CPUs they may use, a waiting
-     * rank must yield at once or it starves the rank it waits for */
+    /* spin-then-yield: when the node's ranks outnumber the CPUs they may
+     * run on together (the union of their affinity masks: ranks bound to
+     * one core each are not oversubscribed), a waiting rank must yield at
+     * once or it starves the rank it waits for */
     {
         int64_t spin = tutti_param_int(TUTTI_P_SPIN);
-        cpu_set_t cpus;
-        int ncpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 ? CPU_COUNT(&cpus) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        uint64_t any[16] = {0};
+        int ncpu = 0;
+        for (int q = 0; q < comm->nranks; q++) {
+            if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) continue;
+            for (int w = 0; w < 16; w++) any[w] |= comm->info[q].cpus[w];
+        }
+        for (int w = 0; w < 16; w++) ncpu += __builtin_popcountll(any[w]);
+        if (ncpu == 0) ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
         comm->oversubscribed = comm->local_size > ncpu;
         comm->spin = spin >= 0 ? (uint32_t)spin : (comm->oversubscribed ? 0 : 2000);
         if (comm->oversubscribed)

@@ -56,6 +56,7 @@ typedef struct {
     char host[48];
     int32_t pid;
     uint32_t pad;
+    uint64_t cpus[16]; /* CPUs this process may run on (first 1024) */
 } tutti_rank_info_t;
 
 /* Communicators split from one another share a family: the lock that
