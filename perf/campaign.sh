@@ -30,7 +30,7 @@ for np in 2 4; do
     mpirun --oversubscribe --bind-to "$(bind $np)" -np "$np" perf/all_reduce_perf -b 8 -e 256M -f 4 -n 20 -w 5 --sweep \
         -J "$out/sweep_allreduce_np${np}.json" >"$out/sweep_allreduce_np${np}.txt" 2>/dev/null
 done
-python3 perf/summarize.py "$out" >"$out/summary.md"
-python3 perf/plot.py -o perf/allreduce.png --title "all-reduce float32 sum, tutti vs Open MPI 4.1.4, one 2-core VM" \
+"${PYTHON:-python3}" perf/summarize.py "$out" >"$out/summary.md"
+"${PYTHON:-python3}" perf/plot.py -o perf/allreduce.png --title "all-reduce float32 sum, tutti vs Open MPI 4.1.4, one 2-core VM" \
     "$out/all_reduce_np2_r1.json" "$out/all_reduce_np4_r1.json"
 echo "[campaign] wrote $out/summary.md and perf/allreduce.png" >&2

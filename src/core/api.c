@@ -129,6 +129,9 @@ static tutti_result_t tutti_collective(tutti_comm_t comm, const char *call, tutt
     struct tutti_request *req = NULL;
     r = tutti_validate(comm, call, a);
     if (r != TUTTI_SUCCESS) goto out;
+    /* nothing to move: a blocking call is done (a nonblocking one still
+     * needs its request, which completes at once) */
+    if (a->count == 0 && a->coll != TUTTI_COLL_BARRIER && !reqp) goto out;
     pthread_mutex_lock(&comm->lock);
     r = tutti_post(comm, call, a, &req);
     if (r == TUTTI_SUCCESS && reqp) tutti_comm_progress(comm);
