@@ -213,6 +213,19 @@ TUTTI_EXPORT tutti_result_t tutti_comm_destroy(tutti_comm_t comm);
  * tutti_comm_destroy does.  Does not wait for peers. */
 TUTTI_EXPORT tutti_result_t tutti_comm_abort(tutti_comm_t comm);
 
+/* The error, if any, that broke comm (found by any call or by progress in
+ * the background), in *async_error; TUTTI_SUCCESS while healthy.  Polls
+ * the communicator once without blocking, so a loop of tutti_test and
+ * this call notices a dead peer or a deadline.  Like NCCL's
+ * ncclCommGetAsyncError. */
+TUTTI_EXPORT tutti_result_t tutti_comm_get_async_error(tutti_comm_t comm, tutti_result_t *async_error);
+
+/* The flight recorder: comm's last 64 operations, one line each, with their
+ * state (done and how long, failed with what, or running: how many slices,
+ * waiting to send to / receive from which rank and for how long).  The
+ * same text a timeout quotes and SIGUSR1 dumps (TUTTI_DUMP_SIGNAL=1). */
+TUTTI_EXPORT tutti_result_t tutti_comm_flight_record(tutti_comm_t comm, char *buf, size_t len);
+
 /* Restricts the algorithms of later calls on comm, with the grammar of
  * TUTTI_ALGO ("ring", "allreduce:tree;broadcast:ring", "^tree"); NULL or ""
  * returns to the environment's setting.  Every rank must make the same call

@@ -36,7 +36,7 @@ static tutti_result_t tp_send(tutti_link_t *l, const char *buf, size_t len, size
         while ((r = l->tp->send_acquire(l->sconn, n, &s)) == TUTTI_INPROGRESS) l->tp->progress(tpc);
         if (r != TUTTI_SUCCESS) return r;
         tutti_copy(s, buf + off, n);
-        l->tp->send_commit(l->sconn, n);
+        l->tp->send_commit(l->sconn, n, 0);
         off += n;
     } while (off < len);
     return TUTTI_SUCCESS;
@@ -49,7 +49,8 @@ static tutti_result_t tp_recv(tutti_link_t *l, char *buf, size_t len)
         const void *s;
         size_t n;
         tutti_result_t r;
-        while ((r = l->tp->recv_acquire(l->rconn, &s, &n)) == TUTTI_INPROGRESS) l->tp->progress(tpc);
+        uint32_t tag;
+        while ((r = l->tp->recv_acquire(l->rconn, &s, &n, &tag)) == TUTTI_INPROGRESS) l->tp->progress(tpc);
         if (r != TUTTI_SUCCESS) return r;
         tutti_copy(buf + off, s, n);
         l->tp->recv_release(l->rconn);

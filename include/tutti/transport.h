@@ -20,7 +20,9 @@
  *    TUTTI_INPROGRESS; the engine calls progress() and tries again.
  *  - send_acquire/recv_acquire are idempotent until the matching
  *    send_commit/recv_release: calling them again returns the same slot.
- *  - Messages on one connection arrive in order and keep their lengths.
+ *  - Messages on one connection arrive in order and keep their lengths and
+ *    their 32-bit tags (the engine puts the fingerprint of the collective
+ *    there and checks it on arrival).
  *  - comm_create is collective over every rank of the communicator, also on
  *    ranks that use the transport for no peer, because it may use the
  *    bootstrap's barrier and allgather.
@@ -51,6 +53,9 @@ typedef enum {
 #define TUTTI_TP_CAP_INTERNODE (1u << 1) /* reaches ranks on other nodes */
 #define TUTTI_TP_CAP_NEEDS_PROGRESS (1u << 2) /* progress() must be called to move bytes */
 #define TUTTI_TP_CAP_SEND_REF (1u << 3) /* send_commit_ref: single-copy messages */
+
+/* recv_read's tag argument that accepts any tag. */
+#define TUTTI_TAG_ANY 0xffffffffu
 
 /* Services the core lends a transport while it sets up. */
 typedef struct tutti_tp_boot {
@@ -96,30 +101,43 @@ typedef struct tutti_transport {
     tutti_result_t (*progress)(void *tpcomm);
 
     /* Data path.  len <= max_payload.  The slot returned by send_acquire is
-     * writable for len bytes until send_commit(conn, len). */
+     * writable for len bytes until send_commit(conn, len, tag). */
     tutti_result_t (*send_acquire)(void *conn, size_t len, void **slot);
-    tutti_result_t (*send_commit)(void *conn, size_t len);
-    /* The next message: its bytes and length, readable until recv_release. */
-    tutti_result_t (*recv_acquire)(void *conn, const void **slot, size_t *len);
+    tutti_result_t (*send_commit)(void *conn, size_t len, uint32_t tag);
+    /* The next message: its bytes, length and tag, readable until
+     * recv_release. */
+    tutti_result_t (*recv_acquire)(void *conn, const void **slot, size_t *len, uint32_t *tag);
     tutti_result_t (*recv_release)(void *conn);
 
     /* The next message copied into dst and released in one call (a
      * transport that received a reference reads it straight into dst).
-     * *got is its length; when it differs from len nothing is consumed and
+     * *got and *got_tag describe it; when they differ from len and tag
+     * (unless tag is TUTTI_TAG_ANY) nothing is consumed and
      * TUTTI_ERR_MISMATCH is returned. */
-    tutti_result_t (*recv_read)(void *conn, void *dst, size_t len, size_t *got);
+    tutti_result_t (*recv_read)(void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag);
     /* Optional (TUTTI_TP_CAP_SEND_REF, else a stub): commits the slot taken
      * by send_acquire as a reference to buf instead of a copy; the receiver
      * reads buf itself.  buf must stay unchanged until send_flushed says the
      * peer consumed every message. */
-    tutti_result_t (*send_commit_ref)(void *conn, const void *buf, size_t len);
+    tutti_result_t (*send_commit_ref)(void *conn, const void *buf, size_t len, uint32_t tag);
     /* TUTTI_SUCCESS once the peer has consumed every message sent on conn,
      * TUTTI_INPROGRESS before. */
     tutti_result_t (*send_flushed)(void *conn);
 
-    /* Is the peer of this connection still alive?  0 alive, otherwise a
-     * TUTTI_ERR_REMOTE with a reason written to why. */
-    tutti_result_t (*peer_check)(void *conn, char *why, size_t whylen);
+    /* Is the peer of this connection alive, well, and in the same call?
+     * TUTTI_SUCCESS; the error it announced (announce_failure);
+     * TUTTI_ERR_REMOTE if it is gone; TUTTI_ERR_MISMATCH if its published
+     * state (publish_state) has our call number `seq` with another
+     * fingerprint `tag`.  A reason goes to why. */
+    tutti_result_t (*peer_check)(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen);
+    /* Publishes, where peers can read it without this rank's help, the call
+     * this rank is in (its number and fingerprint): ranks deadlocked in
+     * different collectives find out even though no message crossed. */
+    tutti_result_t (*publish_state)(void *tpcomm, uint64_t seq, uint32_t tag);
+    /* Tells every peer, best effort and without blocking, that this rank's
+     * communicator failed with `result` (why: one line), so ranks waiting on
+     * it fail at once instead of at their deadline. */
+    tutti_result_t (*announce_failure)(void *tpcomm, tutti_result_t result, const char *why);
 } tutti_transport_t;
 
 #ifdef __cplusplus

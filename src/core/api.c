@@ -6,6 +6,7 @@
  */
 #include "core/comm.h"
 
+#include "core/fingerprint.h"
 #include "dtype/dtype.h"
 #include "util/log.h"
 
@@ -104,7 +105,8 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     req->op = a->op;
     req->root = a->root;
     req->memtype = TUTTI_MEM_HOST;
-    tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks);
+    tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks,
+                     tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, a->count, a->root), comm->fingerprint);
     if (!(comm->logged[a->coll] & (1u << algo))) {
         comm->logged[a->coll] |= 1u << algo;
         TUTTI_INFO(TUTTI_SUBSYS_COLL, comm->rank, "%s: algorithm %s for %zu bytes (%s)", tutti_coll_name(a->coll),
@@ -115,6 +117,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     }
     TUTTI_TRACE(TUTTI_SUBSYS_COLL, comm->rank, "%s #%llu: %zu bytes -> %s, %u phases, %u steps", call,
                 (unsigned long long)req->seq, bytes, tutti_algo_name(algo), s->nphases, s->nsteps);
+    tutti_recorder_post(&comm->fr, req);
     tutti_comm_enqueue(comm, req);
     *out = req;
     return TUTTI_SUCCESS;

@@ -144,6 +144,37 @@ tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec)
     return r;
 }
 
+tutti_result_t tutti_comm_get_async_error(tutti_comm_t comm, tutti_result_t *async_error)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_get_async_error", TUTTI_ENTER_ALLOW_BROKEN);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!async_error) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_get_async_error: async_error is NULL");
+    } else {
+        pthread_mutex_lock(&comm->lock);
+        tutti_comm_progress(comm); /* one poll: notices a dead peer, a deadline */
+        *async_error = comm->broken;
+        pthread_mutex_unlock(&comm->lock);
+    }
+    tutti_comm_leave(comm);
+    return r;
+}
+
+tutti_result_t tutti_comm_flight_record(tutti_comm_t comm, char *buf, size_t len)
+{
+    tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_flight_record", TUTTI_ENTER_ALLOW_BROKEN);
+    if (r != TUTTI_SUCCESS) return r;
+    if (!buf || !len) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_flight_record: no buffer");
+    } else {
+        pthread_mutex_lock(&comm->lock);
+        tutti_recorder_format(&comm->fr, comm->rank, TUTTI_RECORDER_SIZE, buf, len);
+        pthread_mutex_unlock(&comm->lock);
+    }
+    tutti_comm_leave(comm);
+    return r;
+}
+
 tutti_result_t tutti_comm_set_timeout(tutti_comm_t comm, double seconds)
 {
     tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_set_timeout", TUTTI_ENTER_ALLOW_BROKEN);
@@ -417,6 +448,10 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     comm->comm_id = tutti_bootstrap_comm_id(boot);
     tutti_bootstrap_set_abort_flag(boot, &comm->aborted);
     comm->timeout = tutti_param_seconds(TUTTI_P_TIMEOUT);
+    comm->fingerprint = tutti_param_int(TUTTI_P_FINGERPRINT) != 0;
+    comm->dump_on_timeout = tutti_param_int(TUTTI_P_DUMP_ON_TIMEOUT) != 0;
+    if (tutti_param_int(TUTTI_P_DUMP_SIGNAL)) tutti_recorder_install_signal();
+    comm->dumped = tutti_recorder_dump_requests();
     if (tutti_algo_config_parse(&comm->algo, tutti_param_str(TUTTI_P_ALGO),
                                 tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err, errlen) != 0) {
         r = TUTTI_ERR_INVALID_ARGUMENT;
@@ -492,6 +527,12 @@ fail:
 
 /* ---- teardown ------------------------------------------------------------- */
 
+void tutti_comm_announce(tutti_comm_t comm, tutti_result_t r, const char *why)
+{
+    for (int t = 0; t < comm->ntps; t++)
+        comm->tps[t].tp->announce_failure(comm->tps[t].tpcomm, r, why);
+}
+
 void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
 {
     for (int t = comm->ntps - 1; t >= 0; t--) comm->tps[t].tp->comm_destroy(comm->tps[t].tpcomm);
@@ -540,6 +581,12 @@ tutti_result_t tutti_comm_destroy(tutti_comm_t comm)
             pthread_mutex_unlock(&comm->lock);
         }
     }
+    /* peers still waiting on this rank learn at once that it is gone */
+    {
+        char why[96];
+        snprintf(why, sizeof(why), "rank %d destroyed its communicator", comm->rank);
+        tutti_comm_announce(comm, TUTTI_ERR_REMOTE, why);
+    }
     __atomic_store_n(&comm->magic, TUTTI_COMM_DESTROYED, __ATOMIC_SEQ_CST);
     /* wait for any other thread still inside a call to leave */
     while (__atomic_load_n(&comm->active, __ATOMIC_SEQ_CST) > 1) sched_yield();
@@ -567,6 +614,11 @@ tutti_result_t tutti_comm_abort(tutti_comm_t comm)
     /* from here on every call on comm returns at its next poll */
     __atomic_store_n(&comm->magic, TUTTI_COMM_ABORTED, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&comm->active, __ATOMIC_SEQ_CST) > 1) sched_yield();
+    {
+        char why[96];
+        snprintf(why, sizeof(why), "rank %d aborted its communicator", comm->rank);
+        tutti_comm_announce(comm, TUTTI_ERR_REMOTE, why);
+    }
     TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "communicator %016llx aborted", (unsigned long long)comm->comm_id);
     tutti_comm_free(comm, TUTTI_COMM_ABORTED);
     return TUTTI_SUCCESS;

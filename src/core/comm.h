@@ -9,6 +9,7 @@
 #include "coll.h"
 #include "core/bootstrap.h"
 #include "core/engine.h"
+#include "core/recorder.h"
 #include "tutti.h"
 #include "tutti/transport.h"
 
@@ -81,6 +82,7 @@ struct tutti_comm {
     double timeout;
     uint32_t spin;
     int oversubscribed; /* more local ranks than CPUs */
+    int fingerprint;    /* check incoming fingerprints */
     size_t nt_threshold;
     tutti_algo_config_t algo;
 
@@ -101,6 +103,9 @@ struct tutti_comm {
     struct tutti_request *free_reqs;
     struct tutti_request *all_reqs;
     uint32_t logged[TUTTI_NUM_COLLS]; /* algorithms already announced */
+    tutti_recorder_t fr;              /* flight recorder */
+    unsigned dumped;                  /* SIGUSR1 requests already served */
+    int dump_on_timeout;
 
     /* family */
     tutti_family_t *family;
@@ -132,6 +137,9 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm);
 /* Blocks (spin, then yield) until req is done; frees it; returns its result.
  * Called without comm->lock. */
 tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req);
+
+/* Tells the peers (through every transport) that this communicator failed. */
+void tutti_comm_announce(tutti_comm_t comm, tutti_result_t r, const char *why);
 
 /* Frees everything; the handle stays readable (magic) for a while. */
 void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone);

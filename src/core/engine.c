@@ -2,13 +2,16 @@
 #include "core/engine.h"
 
 #include "dtype/copy.h"
+#include "core/fingerprint.h"
 #include "dtype/dtype.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div)
+void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div, uint32_t tag, int check_tag)
 {
+    x->tag = tag;
+    x->check_tag = check_tag;
     x->phase = 0;
     x->done_streams = 0;
     memset(x->step, 0, sizeof(x->step));
@@ -31,6 +34,20 @@ static tutti_result_t tutti_exec_blocked(tutti_exec_t *x, int peer, int dir, int
     x->blocked_dir = dir;
     x->blocked_chan = chan;
     return TUTTI_INPROGRESS;
+}
+
+/* A message from `peer` that belongs to another call. */
+static tutti_result_t tutti_exec_tag_mismatch(tutti_engine_t *e, tutti_exec_t *x, int peer, uint32_t got, char *err,
+                                              size_t errlen)
+{
+    char theirs[160];
+    tutti_fingerprint_describe(got, x->tag, theirs, sizeof(theirs));
+    snprintf(err, errlen, "rank %d received from rank %d a message of %s: the ranks called different collectives "
+                          "(or with different arguments)",
+             e->rank, peer, theirs);
+    x->blocked_peer = peer;
+    x->blocked_dir = 1;
+    return TUTTI_ERR_MISMATCH;
 }
 
 /* One step on one slice: take every send slot, then the input(s), compute,
@@ -71,11 +88,14 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     if (direct) {
         tutti_link_t *l = tutti_engine_link(e, st->recv[0], st->chan);
         size_t got = len;
-        r = l->tp->recv_read(l->rconn, st->dst + off, len, &got);
+        uint32_t got_tag = x->tag;
+        r = l->tp->recv_read(l->rconn, st->dst + off, len, x->check_tag ? x->tag : TUTTI_TAG_ANY, &got, &got_tag);
         if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[0], 1, st->chan);
         if (r != TUTTI_SUCCESS) {
             x->blocked_peer = st->recv[0];
             x->blocked_dir = 1;
+            if (r == TUTTI_ERR_MISMATCH && x->check_tag && got_tag != x->tag)
+                return tutti_exec_tag_mismatch(e, x, st->recv[0], got_tag, err, errlen);
             if (r == TUTTI_ERR_MISMATCH)
                 snprintf(err, errlen,
                          "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
@@ -90,13 +110,15 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
             tutti_link_t *l = tutti_engine_link(e, st->recv[k], st->chan);
             const void *slot;
             size_t got;
-            r = l->tp->recv_acquire(l->rconn, &slot, &got);
+            uint32_t got_tag;
+            r = l->tp->recv_acquire(l->rconn, &slot, &got, &got_tag);
             if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[k], 1, st->chan);
             if (r != TUTTI_SUCCESS) {
                 x->blocked_peer = st->recv[k];
                 x->blocked_dir = 1;
                 return r;
             }
+            if (x->check_tag && got_tag != x->tag) return tutti_exec_tag_mismatch(e, x, st->recv[k], got_tag, err, errlen);
             if (got != len) {
                 snprintf(err, errlen,
                          "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
@@ -144,10 +166,10 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
         if (by_ref && ref && l->can_ref) {
-            r = l->tp->send_commit_ref(l->sconn, ref, len);
+            r = l->tp->send_commit_ref(l->sconn, ref, len, x->tag);
             x->refs_sent = 1;
         } else {
-            r = l->tp->send_commit(l->sconn, len);
+            r = l->tp->send_commit(l->sconn, len, x->tag);
         }
         if (r != TUTTI_SUCCESS) return r;
         if (l->bytes_sent) *l->bytes_sent += len;

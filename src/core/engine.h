@@ -41,6 +41,8 @@ typedef struct tutti_exec {
     tutti_datatype_t dtype;
     tutti_op_t op;
     int div; /* AVG: number of ranks */
+    uint32_t tag;      /* fingerprint carried by every message */
+    int check_tag;     /* compare incoming tags (TUTTI_FINGERPRINT) */
     uint64_t steps_done; /* grows whenever a slice completes */
     uint32_t polls;      /* progress calls that found nothing to do */
     int refs_sent;       /* some message went by reference: flush before done */
@@ -49,8 +51,9 @@ typedef struct tutti_exec {
     int blocked_peer, blocked_dir, blocked_chan;
 } tutti_exec_t;
 
-/* Resets the cursor (the schedule must be finished). */
-void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div);
+/* Resets the cursor (the schedule must be finished); tag is the call's
+ * fingerprint, checked on every incoming message when check_tag is set. */
+void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int div, uint32_t tag, int check_tag);
 
 /* Runs as far as possible without blocking.  TUTTI_SUCCESS when the
  * schedule is complete, TUTTI_INPROGRESS when a slot is not available

@@ -46,8 +46,17 @@ void tutti_request_put(struct tutti_request *req)
     comm->free_reqs = req;
 }
 
+/* req becomes the operation this rank is in: recorded, and published to the
+ * peers so that ranks stuck in different calls can tell. */
+static void tutti_comm_start(tutti_comm_t comm, struct tutti_request *req)
+{
+    tutti_recorder_update(&comm->fr, req, TUTTI_FR_RUNNING);
+    for (int t = 0; t < comm->ntps; t++) comm->tps[t].tp->publish_state(comm->tps[t].tpcomm, req->seq, req->x.tag);
+}
+
 void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req)
 {
+    if (!comm->head) tutti_comm_start(comm, req);
     req->state = TUTTI_REQ_QUEUED;
     req->next = NULL;
     req->last_progress = 0;
@@ -69,13 +78,26 @@ static void tutti_request_describe(const struct tutti_request *req, char *buf, s
              root, tutti_algo_name(req->algo));
 }
 
-/* The head failed: record why, break the communicator, fail the rest. */
+/* The head failed: record why, break the communicator, tell the peers,
+ * fail the rest. */
 static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
 {
-    if (!comm->broken) comm->broken = r;
+    if (!comm->broken) {
+        comm->broken = r;
+        if (r != TUTTI_ERR_ABORTED) {
+            /* pass on the root cause, not a chain of "rank x reported" */
+            const char *cause = comm->last_error, *p;
+            while ((p = strstr(cause, "it reported: "))) cause = p + 13;
+            char why[160];
+            if (cause != comm->last_error) snprintf(why, sizeof(why), "%.150s", cause);
+            else snprintf(why, sizeof(why), "rank %d failed: %.130s", comm->rank, comm->last_error);
+            tutti_comm_announce(comm, r, why);
+        }
+    }
     for (struct tutti_request *q = comm->head; q; q = q->next) {
         q->state = TUTTI_REQ_DONE;
         q->result = (q == comm->head || r == TUTTI_ERR_ABORTED) ? r : TUTTI_ERR_INVALID_USAGE;
+        tutti_recorder_update(&comm->fr, q, TUTTI_FR_FAILED);
     }
     comm->head = comm->tail = NULL;
 }
@@ -94,21 +116,37 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
         req->last_peer_check = now;
         tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0 : req->x.blocked_chan);
         char why[256];
-        if (l->tp && l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, why, sizeof(why)) != TUTTI_SUCCESS) {
+        tutti_result_t pr = l->tp ? l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq,
+                                                      req->x.tag, why, sizeof(why))
+                                  : TUTTI_SUCCESS;
+        if (pr != TUTTI_SUCCESS) {
             tutti_request_describe(req, what, sizeof(what));
-            tutti_comm_error(comm, TUTTI_ERR_REMOTE, "%s: rank %d lost its peer rank %d (%s): %s", what,
-                             comm->rank, peer, comm->info[peer].host, why);
-            return TUTTI_ERR_REMOTE;
+            if (pr == TUTTI_ERR_MISMATCH && strncmp(why, "is in ", 6) == 0)
+                tutti_comm_error(comm, pr, "%s: rank %d waits for rank %d (%s), which %s: the ranks called different "
+                                 "collectives (or with different arguments)",
+                                 what, comm->rank, peer, comm->info[peer].host, why);
+            else if (pr == TUTTI_ERR_MISMATCH)
+                tutti_comm_error(comm, pr, "%s: peer rank %d (%s) detected mismatched collectives: %s", what, peer,
+                                 comm->info[peer].host, why);
+            else
+                tutti_comm_error(comm, pr, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
+                                 comm->info[peer].host, why);
+            return pr;
         }
     }
+    tutti_recorder_update(&comm->fr, req, TUTTI_FR_RUNNING);
     if (now - req->last_progress > comm->timeout) {
+        char recent[700];
+        tutti_recorder_format(&comm->fr, comm->rank, 4, recent, sizeof(recent));
+        if (comm->dump_on_timeout) tutti_recorder_log(&comm->fr, comm->rank, "timeout");
         tutti_request_describe(req, what, sizeof(what));
         if (peer >= 0)
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
                              "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d); "
-                             "that rank may be stuck in another call, or the ranks called different collectives",
+                             "that rank may be stuck in another call, or the ranks called different collectives. "
+                             "Recent operations:\n%s",
                              what, comm->rank, comm->timeout, req->x.blocked_dir == 0 ? "send to" : "receive from",
-                             peer, comm->info[peer].host, req->x.blocked_chan);
+                             peer, comm->info[peer].host, req->x.blocked_chan, recent);
         else
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT, "%s: rank %d made no progress for %.1f s", what,
                              comm->rank, comm->timeout);
@@ -122,6 +160,7 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
     char err[TUTTI_ERRLEN];
     while (comm->head) {
         struct tutti_request *req = comm->head;
+        int recorded = 0;
         if (__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
             tutti_comm_fail_queue(comm, TUTTI_ERR_ABORTED);
             return TUTTI_ERR_ABORTED;
@@ -141,13 +180,16 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
                 if ((++req->x.polls & 255) != 0) return TUTTI_INPROGRESS;
                 r = tutti_comm_check_stall(comm, req);
                 if (r == TUTTI_INPROGRESS) return r;
+                recorded = 1; /* check_stall wrote the detail */
             }
         }
         if (r == TUTTI_SUCCESS) {
             req->state = TUTTI_REQ_DONE;
             req->result = TUTTI_SUCCESS;
+            tutti_recorder_update(&comm->fr, req, TUTTI_FR_DONE);
             comm->head = req->next;
             if (!comm->head) comm->tail = NULL;
+            else tutti_comm_start(comm, comm->head);
             continue;
         }
         /* failure */
@@ -155,7 +197,7 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
             char what[192];
             tutti_request_describe(req, what, sizeof(what));
             tutti_comm_error(comm, r, "%s: %s", what, err);
-        } else if (r != TUTTI_ERR_TIMEOUT && r != TUTTI_ERR_REMOTE) {
+        } else if (!recorded) {
             char what[192];
             tutti_request_describe(req, what, sizeof(what));
             tutti_comm_error(comm, r, "%s: transport failure with peer %d", what, req->x.blocked_peer);
@@ -182,6 +224,12 @@ tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
             tutti_request_put(req);
             pthread_mutex_unlock(&comm->lock);
             return r;
+        }
+        /* a SIGUSR1 asked for the flight recorders (TUTTI_DUMP_SIGNAL) */
+        unsigned want = tutti_recorder_dump_requests();
+        if (want != comm->dumped) {
+            comm->dumped = want;
+            tutti_recorder_log(&comm->fr, comm->rank, "SIGUSR1");
         }
         pthread_mutex_unlock(&comm->lock);
         tutti_backoff_wait(&bo);

@@ -35,6 +35,12 @@ typedef enum {
     X(TIMEOUT, SECONDS, "300", 0.001, 1e7,                                     \
       "Deadline in seconds for every wait inside a collective: past it the "   \
       "call returns TUTTI_ERR_TIMEOUT naming the peer waited for.")            \
+    X(DUMP_ON_TIMEOUT, BOOL, "0", 0, 1,                                         \
+      "On a timeout, write the communicator's flight recorder (its last 64 "   \
+      "operations and their state) to the log.")                              \
+    X(DUMP_SIGNAL, BOOL, "0", 0, 1,                                            \
+      "Install a SIGUSR1 handler: each communicator that is waiting writes "   \
+      "its flight recorder to the log (kill -USR1 <pid> on a hung rank).")    \
     X(INIT_TIMEOUT, SECONDS, "120", 0.001, 1e7,                                \
       "Deadline in seconds for communicator creation (init, split): ranks "    \
       "that have not joined by then are named in the error.")                 \
@@ -42,6 +48,11 @@ typedef enum {
       "Force algorithms: 'ring' (everywhere it exists), "                      \
       "'allreduce:tree;broadcast:ring', '^tree' to exclude.  Unknown names "   \
       "fail communicator creation.")                                           \
+    X(FINGERPRINT, BOOL, "1", 0, 1,                                             \
+      "Check the fingerprint (collective, datatype, op, count, root, "         \
+      "algorithm, call number) every message carries, so mismatched calls "   \
+      "fail with TUTTI_ERR_MISMATCH instead of hanging.  0 only to measure "   \
+      "its cost.")                                                             \
     X(SMALL_MSG_SIZE, SIZE, "32K", 0, (double)(1ULL << 40),                    \
       "Messages of at most this many bytes use the latency-optimised "         \
       "algorithm (tree, recursive doubling) when no algorithm is forced.")     \

@@ -28,15 +28,20 @@ check_table() {
               exit (rows > 0 && !bad && !wrong && oob) ? 0 : 1 }' "$1"
 }
 
+# the table is stdout only; stderr (progress, sanitizer reports) is shown on failure
 tap() {
     n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; sed 's/^/#   /' "$3" | tail -30; fi
+    if [ "$1" = 0 ]; then echo "ok $n - $2"; else
+        echo "not ok $n - $2"
+        sed 's/^/#   /' "$3" | tail -30
+        [ -f "$3.err" ] && sed 's/^/#   stderr: /' "$3.err" | tail -20
+    fi
 }
 
 for np in 2 3; do
     for b in all_reduce broadcast all_gather reduce_scatter reduce; do
         out=$tmp/$b.$np.out
-        "$run" "$np" "$top_builddir/perf/${b}_perf" -b 8 -e 256K -f 8 -n 3 -w 1 -c 1 -T 30 -J "$tmp/$b.$np.json" >"$out" 2>&1
+        "$run" "$np" "$top_builddir/perf/${b}_perf" -b 8 -e 256K -f 8 -n 3 -w 1 -c 1 -T 30 -J "$tmp/$b.$np.json" >"$out" 2>"$out.err"
         rc=$?
         check_table "$out" "$np" >>"$out"
         ok=$?
@@ -49,7 +54,7 @@ done
 
 # every datatype and op once, with MPI side by side and percentiles
 out=$tmp/all.out
-"$run" 2 "$top_builddir/perf/all_reduce_perf" -b 1K -e 1K -n 2 -w 1 -d all -o all --mpi -I 1 -T 30 >"$out" 2>&1
+"$run" 2 "$top_builddir/perf/all_reduce_perf" -b 1K -e 1K -n 2 -w 1 -d all -o all --mpi -I 1 -T 30 >"$out" 2>"$out.err"
 rc=$?
 check_table "$out" 2 10 >>"$out" && [ $rc = 0 ] && grep -q "mpi:time" "$out" && grep -q "bfloat16" "$out" && grep -q " avg " "$out"
 tap $? "np=2 all_reduce_perf -d all -o all --mpi -I 1: 50 rows checked, MPI columns present" "$out"
@@ -62,7 +67,7 @@ rc=$?
 tap $? "np=3 all_reduce_perf --sweep: every algorithm timed and checked, fastest marked, JSON" "$out"
 
 out=$tmp/cold.out
-"$run" 2 "$top_builddir/perf/broadcast_perf" -b 4K -e 64K -f 4 -n 3 -w 1 --cache-cold -r all >"$out" 2>&1
+"$run" 2 "$top_builddir/perf/broadcast_perf" -b 4K -e 64K -f 4 -n 3 -w 1 --cache-cold -r all >"$out" 2>"$out.err"
 rc=$?
 check_table "$out" 2 >>"$out" && [ $rc = 0 ] && grep -q "cache-cold" "$out"
 tap $? "np=2 broadcast_perf --cache-cold -r all" "$out"

@@ -9,6 +9,7 @@ typedef struct {
     char *data;
     size_t *len;
     const char **ref; /* by-reference messages: the sender's buffer */
+    uint32_t *tag;
     unsigned n;
     size_t slot;
     uint64_t head, tail;
@@ -33,10 +34,11 @@ static tutti_result_t sim_send_acquire(void *conn, size_t len, void **slot)
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t sim_send_commit(void *conn, size_t len)
+static tutti_result_t sim_send_commit(void *conn, size_t len, uint32_t tag)
 {
     sim_fifo_t *f = conn;
     f->len[f->head % f->n] = len;
+    f->tag[f->head % f->n] = tag;
     f->ref[f->head % f->n] = NULL;
     f->head++;
     return TUTTI_SUCCESS;
@@ -45,10 +47,11 @@ static tutti_result_t sim_send_commit(void *conn, size_t len)
 /* A real reference: the receiver copies from the sender's buffer whenever it
  * gets to it, so a schedule that marks data stable and then changes it
  * produces wrong results here. */
-static tutti_result_t sim_send_commit_ref(void *conn, const void *buf, size_t len)
+static tutti_result_t sim_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
 {
     sim_fifo_t *f = conn;
     f->len[f->head % f->n] = len;
+    f->tag[f->head % f->n] = tag;
     f->ref[f->head % f->n] = buf;
     f->head++;
     return TUTTI_SUCCESS;
@@ -60,12 +63,13 @@ static tutti_result_t sim_send_flushed(void *conn)
     return f->tail == f->head ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
 }
 
-static tutti_result_t sim_recv_acquire(void *conn, const void **slot, size_t *len)
+static tutti_result_t sim_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
 {
     sim_fifo_t *f = conn;
     if (f->head == f->tail) return TUTTI_INPROGRESS;
     size_t i = f->tail % f->n;
     *len = f->len[i];
+    *tag = f->tag[i];
     if (f->ref[i]) {
         memcpy(f->data + i * f->slot, f->ref[i], f->len[i]);
         f->ref[i] = NULL; /* loaded once */
@@ -74,13 +78,14 @@ static tutti_result_t sim_recv_acquire(void *conn, const void **slot, size_t *le
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t sim_recv_read(void *conn, void *dst, size_t len, size_t *got)
+static tutti_result_t sim_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag)
 {
     sim_fifo_t *f = conn;
     if (f->head == f->tail) return TUTTI_INPROGRESS;
     size_t i = f->tail % f->n;
     *got = f->len[i];
-    if (*got != len) return TUTTI_ERR_MISMATCH;
+    *got_tag = f->tag[i];
+    if (*got != len || (tag != TUTTI_TAG_ANY && f->tag[i] != tag)) return TUTTI_ERR_MISMATCH;
     memcpy(dst, f->ref[i] ? f->ref[i] : f->data + i * f->slot, len);
     f->ref[i] = NULL;
     f->tail++;
@@ -94,7 +99,7 @@ static tutti_result_t sim_recv_release(void *conn)
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t sim_peer_check(void *conn, char *why, size_t len) { return TUTTI_SUCCESS; }
+static tutti_result_t sim_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t len) { return TUTTI_SUCCESS; }
 
 static const tutti_transport_t sim_transport = {
     .size = sizeof(tutti_transport_t),
@@ -158,6 +163,7 @@ void sim_destroy(sim_world_t *w)
         free(w->fifos[k].data);
         free(w->fifos[k].len);
         free(w->fifos[k].ref);
+        free(w->fifos[k].tag);
     }
     for (int r = 0; r < w->p; r++) free(w->engines[r].links);
     free(w->engines);
@@ -183,6 +189,7 @@ int sim_run(sim_world_t *w, tutti_exec_t *const *xs, char *err, size_t errlen)
             f->data = malloc(f->n * f->slot);
             f->len = calloc(f->n, sizeof(size_t));
             f->ref = calloc(f->n, sizeof(char *));
+            f->tag = calloc(f->n, sizeof(uint32_t));
         }
         f->head = f->tail = 0;
     }

@@ -100,7 +100,7 @@ static int run_case(const sched_case_t *c)
             }
         }
         tutti_sched_finish(&xs[r].sched);
-        tutti_exec_start(&xs[r], c->dt, c->op, p);
+        tutti_exec_start(&xs[r], c->dt, c->op, p, 0x1234u + (uint32_t)c->coll, 1);
         xp[r] = &xs[r];
     }
     if (ok) {

@@ -50,15 +50,17 @@ typedef struct {
     char pad[56];
 } tutti_shm_ctrl_t;
 
-/* A slot header.  len's top bit marks a reference: the payload is then the
+/* A slot header: sequence, length, the collective's fingerprint, and up to
+ * 48 bytes inline.  len's top bit marks a reference: the payload is then the
  * sender's (address, pid) in inl, to be read with process_vm_readv. */
 typedef struct {
     _Alignas(64) uint64_t seq;
-    uint64_t len;
+    uint32_t len;
+    uint32_t tag;
     uint8_t inl[TUTTI_SHM_INLINE];
 } tutti_shm_slot_t;
 
-#define TUTTI_SHM_REF (1ULL << 63)
+#define TUTTI_SHM_REF (1u << 31)
 
 typedef struct {
     uint64_t addr;
@@ -75,7 +77,14 @@ typedef struct {
     uint64_t starttime; /* /proc/pid/stat field 22: detects pid reuse */
     uint64_t pidns;     /* inode of /proc/self/ns/pid: 0 if unknown */
     uint64_t probe;     /* address of a known word, to test single-copy reads */
+    /* announce_failure: nonzero result once this rank's communicator failed;
+     * why is written before failed is published */
+    int32_t failed;
+    char why[148];
+    uint64_t state; /* publish_state: (call number low 32 bits) << 32 | fingerprint */
 } tutti_shm_peer_t;
+
+_Static_assert(sizeof(tutti_shm_peer_t) == 192, "peer entry layout");
 
 typedef struct {
     uint64_t magic;
@@ -124,8 +133,9 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
 void tutti_shm_seg_release(tutti_shm_comm_t *sc);
 /* Reads len bytes at addr of process pid into dst (process_vm_readv). */
 tutti_result_t tutti_shm_cma_read(int pid, uint64_t addr, void *dst, size_t len);
-/* Liveness of a local peer (shm_seg.c). */
-tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen);
+/* Liveness and state of a local peer (shm_seg.c). */
+tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, uint64_t seq, uint32_t tag, char *why,
+                                    size_t whylen);
 uint64_t tutti_shm_proc_starttime(int pid);
 
 #endif

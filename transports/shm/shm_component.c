@@ -20,18 +20,19 @@ static tutti_result_t tutti_shm_send_acquire(void *conn, size_t len, void **slot
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t tutti_shm_send_commit(void *conn, size_t len)
+static tutti_result_t tutti_shm_send_commit(void *conn, size_t len, uint32_t tag)
 {
     tutti_shm_conn_t *c = conn;
     tutti_shm_slot_t *s = &c->slots[c->idx];
-    s->len = len;
+    s->len = (uint32_t)len;
+    s->tag = tag;
     __atomic_store_n(&s->seq, c->pos + 1, __ATOMIC_RELEASE);
     c->pos++;
     c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, size_t len)
+static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
 {
     tutti_shm_conn_t *c = conn;
     if (!c->owner->cma) {
@@ -40,12 +41,13 @@ static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, siz
         tutti_result_t r = tutti_shm_send_acquire(conn, len, &slot);
         if (r != TUTTI_SUCCESS) return r == TUTTI_INPROGRESS ? TUTTI_ERR_INTERNAL : r; /* the engine holds it */
         tutti_copy(slot, buf, len);
-        return tutti_shm_send_commit(conn, len);
+        return tutti_shm_send_commit(conn, len, tag);
     }
     tutti_shm_slot_t *s = &c->slots[c->idx];
     tutti_shm_ref_t ref = {(uint64_t)(uintptr_t)buf, (int32_t)getpid(), 0};
     memcpy(s->inl, &ref, sizeof(ref));
-    s->len = len | TUTTI_SHM_REF;
+    s->len = (uint32_t)len | TUTTI_SHM_REF;
+    s->tag = tag;
     __atomic_store_n(&s->seq, c->pos + 1, __ATOMIC_RELEASE);
     c->pos++;
     c->idx = c->idx + 1 == c->nslots ? 0 : c->idx + 1;
@@ -67,12 +69,13 @@ static tutti_shm_slot_t *tutti_shm_next(tutti_shm_conn_t *c)
     return s;
 }
 
-static tutti_result_t tutti_shm_recv_acquire(void *conn, const void **slot, size_t *len)
+static tutti_result_t tutti_shm_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
 {
     tutti_shm_conn_t *c = conn;
     tutti_shm_slot_t *s = tutti_shm_next(c);
     if (!s) return TUTTI_INPROGRESS;
-    uint64_t l = s->len & ~TUTTI_SHM_REF;
+    uint32_t l = s->len & ~TUTTI_SHM_REF;
+    *tag = s->tag;
     if (l > c->slot_size) return TUTTI_ERR_REMOTE; /* corrupted segment */
     char *payload = c->data + (size_t)c->idx * c->slot_size;
     if (s->len & TUTTI_SHM_REF) {
@@ -103,14 +106,17 @@ static tutti_result_t tutti_shm_recv_release(void *conn)
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t tutti_shm_recv_read(void *conn, void *dst, size_t len, size_t *got)
+static tutti_result_t tutti_shm_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got,
+                                          uint32_t *got_tag)
 {
     tutti_shm_conn_t *c = conn;
     tutti_shm_slot_t *s = tutti_shm_next(c);
     if (!s) return TUTTI_INPROGRESS;
-    uint64_t l = s->len & ~TUTTI_SHM_REF;
+    uint32_t l = s->len & ~TUTTI_SHM_REF;
     *got = (size_t)l;
-    if (l != len) return TUTTI_ERR_MISMATCH;
+    *got_tag = s->tag;
+    if (l != len || (tag != TUTTI_TAG_ANY && s->tag != tag)) return TUTTI_ERR_MISMATCH;
+    if (l > c->slot_size && !(s->len & TUTTI_SHM_REF)) return TUTTI_ERR_REMOTE; /* corrupted segment */
     if ((s->len & TUTTI_SHM_REF) && c->ref_loaded != c->pos + 1) {
         tutti_shm_ref_t ref;
         memcpy(&ref, s->inl, sizeof(ref));
@@ -129,10 +135,28 @@ static tutti_result_t tutti_shm_progress(void *tpcomm)
     return TUTTI_SUCCESS; /* passive: peers write straight into our FIFOs */
 }
 
-static tutti_result_t tutti_shm_peer_check(void *conn, char *why, size_t whylen)
+static tutti_result_t tutti_shm_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
 {
     tutti_shm_conn_t *c = conn;
-    return tutti_shm_peer_alive(c->owner, c->peer_local, why, whylen);
+    return tutti_shm_peer_alive(c->owner, c->peer_local, seq, tag, why, whylen);
+}
+
+static tutti_result_t tutti_shm_publish_state(void *tpcomm, uint64_t seq, uint32_t tag)
+{
+    tutti_shm_comm_t *sc = tpcomm;
+    if (sc && sc->peers) __atomic_store_n(&sc->peers[sc->me].state, (uint64_t)(uint32_t)seq << 32 | tag, __ATOMIC_RELEASE);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_announce_failure(void *tpcomm, tutti_result_t result, const char *why)
+{
+    tutti_shm_comm_t *sc = tpcomm;
+    if (!sc || !sc->peers) return TUTTI_SUCCESS;
+    tutti_shm_peer_t *me = &sc->peers[sc->me];
+    if (__atomic_load_n(&me->failed, __ATOMIC_ACQUIRE)) return TUTTI_SUCCESS; /* first failure wins */
+    snprintf(me->why, sizeof(me->why), "%s", why ? why : "");
+    __atomic_store_n(&me->failed, result ? (int32_t)result : (int32_t)TUTTI_ERR_REMOTE, __ATOMIC_RELEASE);
+    return TUTTI_SUCCESS;
 }
 
 static void *tutti_shm_conn(void *tpcomm, int peer, int chan, int dir)
@@ -252,4 +276,6 @@ const tutti_transport_t tutti_shm_transport = {
     .send_commit_ref = tutti_shm_send_commit_ref,
     .send_flushed = tutti_shm_send_flushed,
     .peer_check = tutti_shm_peer_check,
+    .announce_failure = tutti_shm_announce_failure,
+    .publish_state = tutti_shm_publish_state,
 };

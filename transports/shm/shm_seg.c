@@ -2,6 +2,7 @@
 /* The shm transport's segment: create, map, pre-fault, unlink; liveness. */
 #include "shm/shm.h"
 
+#include "core/fingerprint.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -73,9 +74,24 @@ tutti_result_t tutti_shm_cma_read(int pid, uint64_t addr, void *dst, size_t len)
     return TUTTI_SUCCESS;
 }
 
-tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, char *why, size_t whylen)
+tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, uint64_t seq, uint32_t tag, char *why,
+                                    size_t whylen)
 {
     const tutti_shm_peer_t *pe = &sc->peers[local];
+    int32_t failed = __atomic_load_n(&pe->failed, __ATOMIC_ACQUIRE);
+    if (failed) {
+        snprintf(why, whylen, "it reported: %.150s", pe->why);
+        /* a mismatch stays a mismatch for everyone; other failures of a peer
+         * are remote errors here */
+        return failed == TUTTI_ERR_MISMATCH ? TUTTI_ERR_MISMATCH : TUTTI_ERR_REMOTE;
+    }
+    uint64_t state = __atomic_load_n(&pe->state, __ATOMIC_ACQUIRE);
+    if (state && (uint32_t)(state >> 32) == (uint32_t)seq && (uint32_t)state != tag) {
+        char theirs[160];
+        tutti_fingerprint_describe((uint32_t)state, tag, theirs, sizeof(theirs));
+        snprintf(why, whylen, "is in %s", theirs);
+        return TUTTI_ERR_MISMATCH;
+    }
     if (!pe->pidns || pe->pidns != sc->my_pidns) return TUTTI_SUCCESS; /* cannot tell from here */
     uint64_t st = tutti_shm_proc_starttime(pe->pid);
     if (st == 0 || st != pe->starttime) {

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Collective fingerprints.  Every message of a collective carries 32 bits
+ * that say which call it belongs to; the receiver compares them with its
+ * own call before touching the data, so ranks that called different
+ * collectives (or the same one with another datatype, op, count, root or
+ * algorithm) get TUTTI_ERR_MISMATCH at the first message instead of a
+ * deadlock or corrupted results.
+ *
+ *   bits 31..29 collective   28..25 datatype   24..22 op   21..20 algorithm
+ *   bits 19..12 sequence number (low 8 bits)   11..0 hash of (count, root)
+ *
+ * A fingerprint decodes back into words, so the error describes both sides.
+ */
+#ifndef TUTTI_CORE_FINGERPRINT_H
+#define TUTTI_CORE_FINGERPRINT_H
+
+#include "coll.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op, tutti_algo_t algo,
+                           uint64_t seq, size_t count, int root);
+
+/* "tutti_broadcast #5 (float32, tree; count or root differ)" describing fp
+ * against the local call `mine`. */
+void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len);
+
+#endif

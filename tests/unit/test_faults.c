@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Failures that explain themselves, without mpirun: mismatched calls of
+ * every kind (thread ranks), the flight recorder in timeout errors and on
+ * SIGUSR1, the asynchronous error of a communicator whose peer was killed
+ * (forked ranks, SIGKILL), how fast survivors notice a killed peer, and
+ * that nothing leaks (file descriptors, threads, /dev/shm) after destroy,
+ * abort and a dead peer.
+ */
+#include "tap.h"
+#include "tutti.h"
+#include "util/time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int count_dir(const char *path, const char *prefix)
+{
+    int n = 0;
+    DIR *d = opendir(path);
+    struct dirent *e;
+    if (!d) return -1;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && (!prefix || strncmp(e->d_name, prefix, strlen(prefix)) == 0)) n++;
+    closedir(d);
+    return n;
+}
+static int count_fds(void) { return count_dir("/proc/self/fd", NULL) - 1; /* opendir's own */ }
+static int count_threads(void) { return count_dir("/proc/self/task", NULL); }
+static int count_shm(void) { return count_dir("/dev/shm", "tutti-"); }
+
+/* ---- thread ranks --------------------------------------------------------- */
+
+#define MAXR 4
+typedef struct job job_t;
+typedef void (*rank_fn)(job_t *, int);
+struct job {
+    int p;
+    tutti_unique_id_t id;
+    tutti_comm_t comm[MAXR];
+    rank_fn fn;
+    void *ctx;
+    tutti_result_t res[MAXR];
+    double took[MAXR];
+    char msg[MAXR][1200];
+};
+typedef struct {
+    job_t *j;
+    int r;
+} targ_t;
+
+static void *thread_main(void *a)
+{
+    targ_t *t = a;
+    if (!t->j->comm[t->r] && tutti_comm_init_rank(&t->j->comm[t->r], t->j->p, t->j->id, t->r) != TUTTI_SUCCESS)
+        return NULL;
+    if (t->j->fn) t->j->fn(t->j, t->r);
+    return NULL;
+}
+
+static void job_run(job_t *j, rank_fn fn)
+{
+    pthread_t th[MAXR];
+    targ_t a[MAXR];
+    j->fn = fn;
+    for (int r = 0; r < j->p; r++) {
+        a[r].j = j;
+        a[r].r = r;
+        pthread_create(&th[r], NULL, thread_main, &a[r]);
+    }
+    for (int r = 0; r < j->p; r++) pthread_join(th[r], NULL);
+}
+
+static void job_new(job_t *j, int p)
+{
+    memset(j, 0, sizeof(*j));
+    j->p = p;
+    tutti_get_unique_id(&j->id);
+    job_run(j, NULL);
+}
+
+static void job_destroy(job_t *j)
+{
+    for (int r = 0; r < j->p; r++)
+        if (j->comm[r]) tutti_comm_destroy(j->comm[r]);
+}
+
+/* ---- mismatched calls ------------------------------------------------------- */
+
+/* Ranks 0 and 1 call the "expected" collective, rank 2 the "odd" one. */
+typedef struct {
+    const char *what;
+    int odd_kind; /* which variant rank 2 runs */
+} mcase_t;
+
+static float bufa[4096], bufb[4096 * MAXR];
+
+static tutti_result_t run_variant(tutti_comm_t c, int kind, int rank)
+{
+    switch (kind) {
+    case 0: return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    case 1: return tutti_broadcast(bufa, bufb, 1000, TUTTI_FLOAT32, 0, c);
+    case 2: return tutti_allreduce(bufa, bufb, 1001, TUTTI_FLOAT32, TUTTI_SUM, c);
+    case 3: return tutti_allreduce(bufa, bufb, 1000, TUTTI_INT32, TUTTI_SUM, c); /* same bytes */
+    case 4: return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_MAX, c);
+    case 5: return tutti_broadcast(bufa, bufb, 1000, TUTTI_FLOAT32, 1, c);
+    case 6: /* same call, another algorithm on this rank */
+        tutti_comm_set_algorithms(c, "allreduce:ring");
+        return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    case 7: return tutti_allgather(bufa, bufb, 1000, TUTTI_FLOAT32, c);
+    case 8: return tutti_reduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, 2, c);
+    case 9: return tutti_reduce_scatter(bufb, bufa, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    case 10: return tutti_barrier(c);
+    case 11: return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT16, TUTTI_SUM, c);
+    case 12: /* a skipped call: rank 2 goes straight to the next one */
+        return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    default: return TUTTI_ERR_INTERNAL;
+    }
+    (void)rank;
+}
+
+typedef struct {
+    int odd;
+} mctx_t;
+
+static void mismatch_rank(job_t *j, int r)
+{
+    mctx_t *m = j->ctx;
+    tutti_comm_set_timeout(j->comm[r], 10);
+    double t0 = tutti_time_now();
+    if (m->odd == 12) {
+        /* ranks 0, 1: two all-reduces; rank 2 skips the first */
+        if (r != 2) j->res[r] = tutti_barrier(j->comm[r]);
+        if (r == 2 || j->res[r] == TUTTI_SUCCESS) j->res[r] = run_variant(j->comm[r], 0, r);
+    } else {
+        int kind = r == 2 ? m->odd : (m->odd == 5 ? 1 : 0);
+        if (m->odd == 8 && r != 2) j->res[r] = tutti_reduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, 0, j->comm[r]);
+        else j->res[r] = run_variant(j->comm[r], kind, r);
+    }
+    /* a rank whose own call could complete learns at its next call */
+    if (j->res[r] == TUTTI_SUCCESS) j->res[r] = tutti_allreduce(bufa, bufb, 8, TUTTI_FLOAT32, TUTTI_SUM, j->comm[r]);
+    j->took[r] = tutti_time_now() - t0;
+    snprintf(j->msg[r], sizeof(j->msg[r]), "%s", tutti_comm_last_error(j->comm[r]));
+}
+
+static void test_mismatch(void)
+{
+    static const mcase_t cases[] = {
+        {"all-reduce against broadcast", 1},
+        {"all-reduce count 1000 against 1001", 2},
+        {"all-reduce float32 against int32 (same bytes)", 3},
+        {"all-reduce sum against max", 4},
+        {"broadcast root 0 against root 1", 5},
+        {"all-reduce with another algorithm on one rank", 6},
+        {"all-reduce against all-gather", 7},
+        {"reduce root 0 against root 2", 8},
+        {"all-reduce against reduce-scatter", 9},
+        {"all-reduce against barrier", 10},
+        {"all-reduce float32 against float16", 11},
+        {"one rank skipped a call (barrier)", 12},
+    };
+    int caught = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
+    for (int k = 0; k < n; k++) {
+        job_t j;
+        mctx_t m = {cases[k].odd_kind};
+        job_new(&j, 3);
+        j.ctx = &m;
+        job_run(&j, mismatch_rank);
+        int all = 1, named = 0;
+        double worst = 0;
+        for (int r = 0; r < 3; r++) {
+            if (j.res[r] != TUTTI_ERR_MISMATCH) all = 0;
+            if (strstr(j.msg[r], "received from rank") || strstr(j.msg[r], "detected mismatched") ||
+                strstr(j.msg[r], "which is in"))
+                named++;
+            if (j.took[r] > worst) worst = j.took[r];
+        }
+        if (all && named == 3 && worst < 5) caught++;
+        if (!tap_ok(all && named == 3 && worst < 5, "mismatch: %s: all 3 ranks get TUTTI_ERR_MISMATCH in %.2f s (deadline 10 s)",
+                    cases[k].what, worst))
+            for (int r = 0; r < 3; r++) tap_diag("rank %d: %s: %s", r, tutti_result_name(j.res[r]), j.msg[r]);
+        else
+            tap_diag("rank 2 says: %.300s", j.msg[2]);
+        job_destroy(&j);
+    }
+    tap_diag("mismatch cases caught: %d of %d", caught, n);
+}
+
+/* ---- flight recorder ------------------------------------------------------- */
+
+static void recorder_rank(job_t *j, int r)
+{
+    tutti_comm_t c = j->comm[r];
+    float x[64] = {0}, y[64];
+    for (int i = 0; i < 3; i++) tutti_allreduce(x, y, 64, TUTTI_FLOAT32, TUTTI_SUM, c);
+    tutti_broadcast(x, y, 16, TUTTI_FLOAT32, 1, c);
+    if (r == 1) return; /* never makes the fifth call */
+    tutti_comm_set_timeout(c, 0.5);
+    j->res[r] = tutti_allreduce(x, y, 64, TUTTI_FLOAT32, TUTTI_MAX, c);
+    snprintf(j->msg[r], sizeof(j->msg[r]), "%s", tutti_comm_last_error(c));
+    char rec[8192];
+    tutti_comm_flight_record(c, rec, sizeof(rec));
+    memcpy(j->msg[1], rec, sizeof(j->msg[1]) - 1);
+    j->msg[1][sizeof(j->msg[1]) - 1] = 0;
+}
+
+static void test_recorder(void)
+{
+    job_t j;
+    job_new(&j, 2);
+    job_run(&j, recorder_rank);
+    const char *e = j.msg[0];
+    tap_ok(j.res[0] == TUTTI_ERR_TIMEOUT && strstr(e, "Recent operations") && strstr(e, "#4 broadcast") &&
+               strstr(e, "done in") && strstr(e, "#5 allreduce count 64 float32 max") &&
+               strstr(e, "waiting to receive from rank 1"),
+           "a timeout quotes the flight recorder: the last calls done, the stuck one waiting on rank 1");
+    tap_diag("%s", e);
+    tap_ok(strstr(j.msg[1], "#1 allreduce") && strstr(j.msg[1], "#5 allreduce") && strstr(j.msg[1], "FAILED (TUTTI_ERR_TIMEOUT)"),
+           "tutti_comm_flight_record lists every operation with its state");
+    job_destroy(&j);
+}
+
+/* ---- forked ranks: killed peers ------------------------------------------------ */
+
+/* Rank 1 in a child process: joins, does `good` all-reduces, then is killed
+ * after `delay` seconds while rank 0 waits in a large all-reduce. */
+static pid_t fork_victim(tutti_unique_id_t id, int good)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        tutti_comm_t c;
+        if (tutti_comm_init_rank(&c, 2, id, 1) != TUTTI_SUCCESS) _exit(3);
+        for (int i = 0; i < good; i++) tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
+        tutti_request_t q; /* join the big call, then die in the middle of it */
+        static float big[1 << 20], out[1 << 20];
+        tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
+        int done;
+        for (int i = 0; i < 3; i++) tutti_test(q, &done);
+        usleep(20000);
+        kill(getpid(), SIGKILL);
+        _exit(4);
+    }
+    return pid;
+}
+
+static void test_kill_timing(void)
+{
+    double t[10];
+    int ok = 1, n = 10;
+    char last[1200] = "";
+    for (int k = 0; k < n; k++) {
+        tutti_unique_id_t id;
+        tutti_get_unique_id(&id);
+        pid_t pid = fork_victim(id, 2);
+        tutti_comm_t c = NULL;
+        if (tutti_comm_init_rank(&c, 2, id, 0) != TUTTI_SUCCESS) {
+            ok = 0;
+            break;
+        }
+        tutti_comm_set_timeout(c, 10);
+        for (int i = 0; i < 2; i++) tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
+        static float big[1 << 20], out[1 << 20];
+        tutti_request_t q;
+        tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
+        /* measure from the kill: wait until the child is gone, then time */
+        int st;
+        waitpid(pid, &st, WNOHANG);
+        double t0 = tutti_time_now();
+        tutti_result_t r = tutti_wait(q);
+        t[k] = tutti_time_now() - t0;
+        waitpid(pid, &st, 0);
+        snprintf(last, sizeof(last), "%s", tutti_comm_last_error(c));
+        if (r != TUTTI_ERR_REMOTE || !strstr(last, "rank 1")) ok = 0;
+        tutti_comm_destroy(c);
+    }
+    double s[10];
+    memcpy(s, t, sizeof(t));
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (s[b] < s[a]) {
+                double x = s[a];
+                s[a] = s[b];
+                s[b] = x;
+            }
+    tap_ok(ok && s[n - 1] < 2.0, "a peer SIGKILLed mid-all-reduce, %d times: REMOTE naming rank 1; detection median %.3f s, "
+                                 "max %.3f s (deadline 10 s)",
+           n, s[n / 2], s[n - 1]);
+    tap_diag("%s", last);
+}
+
+static void test_async_error(void)
+{
+    tutti_unique_id_t id;
+    tutti_get_unique_id(&id);
+    pid_t pid = fork_victim(id, 1);
+    tutti_comm_t c = NULL;
+    tutti_comm_init_rank(&c, 2, id, 0);
+    tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
+    static float big[1 << 20], out[1 << 20];
+    tutti_request_t q;
+    tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
+    /* the NCCL-style loop: test the request, poll the async error */
+    tutti_result_t async = TUTTI_SUCCESS;
+    int done = 0;
+    double t0 = tutti_time_now();
+    while (!done && async == TUTTI_SUCCESS && tutti_time_now() - t0 < 10) {
+        tutti_result_t r = tutti_test(q, &done);
+        if (r != TUTTI_SUCCESS) break;
+        tutti_comm_get_async_error(c, &async);
+        usleep(1000);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    tutti_comm_get_async_error(c, &async); /* also after the request itself failed */
+    tap_ok(async == TUTTI_ERR_REMOTE, "tutti_comm_get_async_error reports the dead peer while the application polls (%s "
+                                      "after %.2f s)",
+           tutti_result_name(async), tutti_time_now() - t0);
+    tutti_comm_destroy(c);
+}
+
+/* ---- resources ------------------------------------------------------------------ */
+
+static void hygiene_rank(job_t *j, int r)
+{
+    float x = 1, y;
+    tutti_allreduce(&x, &y, 1, TUTTI_FLOAT32, TUTTI_SUM, j->comm[r]);
+    tutti_comm_t sub = NULL;
+    tutti_comm_split(j->comm[r], r % 2, 0, &sub);
+    tutti_allreduce(&x, &y, 1, TUTTI_FLOAT32, TUTTI_SUM, sub);
+    tutti_comm_destroy(sub);
+}
+
+static void test_hygiene(void)
+{
+    /* warm up libraries that keep descriptors (hwloc, the log) */
+    job_t j;
+    job_new(&j, 2);
+    job_destroy(&j);
+    usleep(200000); /* the root thread of that id exits */
+    int fd0 = count_fds(), th0 = count_threads(), shm0 = count_shm();
+    for (int k = 0; k < 5; k++) {
+        job_new(&j, 3);
+        job_run(&j, hygiene_rank);
+        if (k % 2) {
+            job_destroy(&j);
+        } else {
+            for (int r = 0; r < 3; r++) tutti_comm_abort(j.comm[r]);
+        }
+    }
+    /* and a communicator whose peer died */
+    tutti_unique_id_t id;
+    tutti_get_unique_id(&id);
+    pid_t pid = fork_victim(id, 1);
+    tutti_comm_t c = NULL;
+    tutti_comm_init_rank(&c, 2, id, 0);
+    tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
+    static float big[1 << 20], out[1 << 20];
+    tutti_allreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c);
+    tutti_comm_destroy(c);
+    int st;
+    waitpid(pid, &st, 0);
+    usleep(300000); /* root threads of the ids above end once all joined */
+    int fd1 = count_fds(), th1 = count_threads(), shm1 = count_shm();
+    tap_ok(fd1 == fd0, "no file descriptor leaked after 5 jobs (destroy, abort) and a dead peer: %d before, %d after", fd0, fd1);
+    tap_ok(th1 == th0, "no thread left behind: %d before, %d after", th0, th1);
+    tap_ok(shm1 == shm0 && shm1 == 0, "no tutti segment in /dev/shm: %d before, %d after", shm0, shm1);
+}
+
+/* ---- SIGUSR1: a fresh process with TUTTI_DUMP_SIGNAL=1 ------------------------- */
+
+static int sigusr1_child(void)
+{
+    /* rank 1 never calls; rank 0 blocks; the parent sends SIGUSR1 */
+    job_t j;
+    job_new(&j, 2);
+    tutti_comm_set_timeout(j.comm[0], 3);
+    float x = 1, y;
+    tutti_allreduce(&x, &y, 1, TUTTI_FLOAT32, TUTTI_SUM, j.comm[0]);
+    job_destroy(&j);
+    return 0;
+}
+
+static void test_sigusr1(const char *self)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        setenv("TUTTI_DUMP_SIGNAL", "1", 1);
+        execl(self, self, "--sigusr1-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    usleep(800000);
+    kill(pid, SIGUSR1);
+    char out[16384];
+    size_t n = 0;
+    ssize_t k;
+    while (n + 1 < sizeof(out) && (k = read(fds[0], out + n, sizeof(out) - 1 - n)) > 0) n += (size_t)k;
+    out[n] = '\0';
+    close(fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    tap_ok(strstr(out, "flight recorder (SIGUSR1)") && strstr(out, "#1 allreduce count 1 float32 sum") &&
+               strstr(out, "waiting to receive from rank 1"),
+           "TUTTI_DUMP_SIGNAL=1: SIGUSR1 makes a waiting rank log its flight recorder, naming whom it waits for");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--sigusr1-child") == 0) return sigusr1_child();
+    test_mismatch();
+    test_recorder();
+    test_kill_timing();
+    test_async_error();
+    test_sigusr1(argv[0]);
+    test_hygiene();
+    return tap_done();
+}
