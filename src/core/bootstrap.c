@@ -42,50 +42,6 @@ struct tutti_bootstrap {
     char err[512];
 };
 
-static const uint8_t tutti_id_check_key[16] = {'t', 'u', 't', 't', 'i', '-', 'i', 'd',
-                                               '-', 'c', 'h', 'e', 'c', 'k', '-', '1'};
-
-tutti_result_t tutti_id_encode(const tutti_id_info_t *info, tutti_unique_id_t *id)
-{
-    tutti_id_wire_t w;
-    memset(&w, 0, sizeof(w));
-    w.magic = TUTTI_ID_MAGIC;
-    w.version = TUTTI_WIRE_VERSION;
-    w.comm_id = info->comm_id;
-    memcpy(w.secret, info->secret, 16);
-    w.root = info->root;
-    uint64_t c = tutti_siphash(tutti_id_check_key, &w, offsetof(tutti_id_wire_t, check));
-    memcpy(w.check, &c, 8);
-    memcpy(id->internal, &w, sizeof(w));
-    return TUTTI_SUCCESS;
-}
-
-tutti_result_t tutti_id_decode(const tutti_unique_id_t *id, tutti_id_info_t *info)
-{
-    tutti_id_wire_t w;
-    memcpy(&w, id->internal, sizeof(w));
-    uint64_t c = tutti_siphash(tutti_id_check_key, &w, offsetof(tutti_id_wire_t, check));
-    if (w.magic != TUTTI_ID_MAGIC || w.version != TUTTI_WIRE_VERSION || memcmp(w.check, &c, 8) != 0)
-        return TUTTI_ERR_INVALID_ARGUMENT;
-    if (w.root.family != AF_INET && w.root.family != AF_INET6) return TUTTI_ERR_INVALID_ARGUMENT;
-    info->comm_id = w.comm_id;
-    memcpy(info->secret, w.secret, 16);
-    info->root = w.root;
-    return TUTTI_SUCCESS;
-}
-
-void tutti_hello_sign(tutti_hello_t *h, const uint8_t secret[16])
-{
-    tutti_siphash_mac(secret, h, offsetof(tutti_hello_t, mac), h->mac);
-}
-
-int tutti_hello_verify(const tutti_hello_t *h, const uint8_t secret[16])
-{
-    uint8_t mac[16];
-    tutti_siphash_mac(secret, h, offsetof(tutti_hello_t, mac), mac);
-    return tutti_mac_equal(mac, h->mac, 16);
-}
-
 static tutti_bootstrap_t *tutti_boot_alloc(int rank, int nranks)
 {
     tutti_bootstrap_t *b = calloc(1, sizeof(*b));
@@ -201,17 +157,9 @@ static void tutti_boot_serve_pending(tutti_bootstrap_t *b)
             continue;
         }
         const tutti_hello_t *h = &p->hello;
-        if (h->magic != TUTTI_HELLO_MAGIC || h->version != TUTTI_WIRE_VERSION ||
-            h->kind != TUTTI_HELLO_PEER) {
-            tutti_boot_drop_pending(b, k, "not a tutti hello (bad magic, version or kind)");
-            continue;
-        }
-        if (h->comm_id != b->comm_id || !tutti_hello_verify(h, b->secret)) {
-            tutti_boot_drop_pending(b, k, "failed authentication (wrong communicator or secret)");
-            continue;
-        }
-        if (h->to != b->rank || h->nranks != b->nranks || h->from < 0 || h->from >= b->nranks) {
-            tutti_boot_drop_pending(b, k, "addressed to another rank or communicator size");
+        const char *bad = tutti_hello_check(h, TUTTI_HELLO_PEER, b->comm_id, b->secret, b->rank, b->nranks);
+        if (bad) {
+            tutti_boot_drop_pending(b, k, bad);
             continue;
         }
         if (b->fd_in[h->from] >= 0) {
@@ -310,8 +258,7 @@ static tutti_result_t tutti_boot_exchange(tutti_bootstrap_t *b, int dst, const v
                 rc = tutti_socket_read_some(fd, &in.frame, sizeof(in.frame), &in.hdone);
                 if (rc > 0) {
                     const tutti_frame_t *f = &in.frame;
-                    if (f->magic != TUTTI_FRAME_MAGIC || f->version != TUTTI_WIRE_VERSION ||
-                        f->type != TUTTI_FRAME_DATA)
+                    if (tutti_frame_check(f, 1u << TUTTI_FRAME_DATA, TUTTI_FRAME_MAX_LEN))
                         return tutti_boot_fail(b, TUTTI_ERR_REMOTE,
                                                "bootstrap: rank %d sent a malformed frame to rank %d (%s)",
                                                src, b->rank, what);
@@ -478,8 +425,7 @@ static tutti_result_t tutti_boot_register(tutti_bootstrap_t *b, const tutti_sock
                                                  : strerror(errno));
         goto out;
     }
-    if (f.magic != TUTTI_FRAME_MAGIC || f.version != TUTTI_WIRE_VERSION || f.len > (1u << 20) ||
-        (f.type != TUTTI_FRAME_ROOT_TABLE && f.type != TUTTI_FRAME_ROOT_ERROR)) {
+    if (tutti_frame_check(&f, 1u << TUTTI_FRAME_ROOT_TABLE | 1u << TUTTI_FRAME_ROOT_ERROR, 1u << 20)) {
         res = tutti_boot_fail(b, TUTTI_ERR_REMOTE, "bootstrap: malformed answer from the root at %s",
                               tutti_sockaddr_str(root, abuf, sizeof(abuf)));
         goto out;
@@ -500,36 +446,10 @@ static tutti_result_t tutti_boot_register(tutti_bootstrap_t *b, const tutti_sock
                               "bootstrap: rank %d: root reports: %.400s", b->rank, (char *)payload + 16);
         goto out;
     }
-    tutti_root_table_t t;
-    if (f.len < sizeof(t)) {
-        res = tutti_boot_fail(b, TUTTI_ERR_REMOTE, "bootstrap: short table from the root");
-        goto out;
-    }
-    memcpy(&t, payload + 16, sizeof(t));
-    if (t.nranks != b->nranks || t.count < 0 ||
-        (size_t)t.count * sizeof(tutti_root_entry_t) + sizeof(t) != f.len) {
-        res = tutti_boot_fail(b, TUTTI_ERR_REMOTE, "bootstrap: inconsistent table from the root");
-        goto out;
-    }
-    uint8_t mac[16];
-    memcpy(payload, h.nonce, 16);
-    memset(payload + 16 + offsetof(tutti_root_table_t, mac), 0, 16);
-    tutti_siphash_mac(b->secret, payload, 16 + f.len, mac);
-    if (!tutti_mac_equal(mac, t.mac, 16)) {
-        res = tutti_boot_fail(b, TUTTI_ERR_REMOTE,
-                              "bootstrap: the root at %s failed authentication (not our communicator)",
-                              tutti_sockaddr_str(root, abuf, sizeof(abuf)));
-        goto out;
-    }
-    for (int i = 0; i < t.count; i++) {
-        tutti_root_entry_t e;
-        memcpy(&e, payload + 16 + sizeof(t) + (size_t)i * sizeof(e), sizeof(e));
-        if (e.rank < 0 || e.rank >= b->nranks) {
-            res = tutti_boot_fail(b, TUTTI_ERR_REMOTE, "bootstrap: bad rank in the root's table");
-            goto out;
-        }
-        if (e.rank != b->rank) b->addrs[e.rank] = e.addr;
-    }
+    const char *bad = tutti_root_table_parse(payload + 16, f.len, h.nonce, b->secret, b->nranks, b->rank, b->addrs);
+    if (bad)
+        res = tutti_boot_fail(b, TUTTI_ERR_REMOTE, "bootstrap: the answer of the root at %s was refused: %s",
+                              tutti_sockaddr_str(root, abuf, sizeof(abuf)), bad);
 out:
     free(payload);
     close(fd);

@@ -122,17 +122,9 @@ static void tutti_root_on_hello(tutti_root_t *rt, size_t k)
     tutti_root_conn_t *c = &rt->conns[k];
     tutti_hello_t *h = &c->hello;
     char why[160];
-    if (h->magic != TUTTI_HELLO_MAGIC || h->version != TUTTI_WIRE_VERSION ||
-        h->kind != TUTTI_HELLO_ROOT) {
-        tutti_root_drop(rt, k, "not a tutti hello (bad magic, version or kind)");
-        return;
-    }
-    if (h->comm_id != rt->info.comm_id || !tutti_hello_verify(h, rt->info.secret)) {
-        tutti_root_drop(rt, k, "failed authentication (wrong communicator or secret)");
-        return;
-    }
-    if (h->nranks < 1 || h->from < 0 || h->from >= h->nranks) {
-        tutti_root_drop(rt, k, "rank out of range");
+    const char *bad = tutti_hello_check(h, TUTTI_HELLO_ROOT, rt->info.comm_id, rt->info.secret, -1, -1);
+    if (bad) {
+        tutti_root_drop(rt, k, bad);
         return;
     }
     if (rt->nranks < 0 && tutti_root_alloc_ranks(rt, h->nranks) != 0) {

@@ -91,7 +91,26 @@ typedef struct {
     tutti_sockaddr_t addr;
 } tutti_root_entry_t;
 
+/* Largest communicator a hello may announce (keeps a forged size from
+ * making the root allocate absurd tables). */
+#define TUTTI_MAX_RANKS (1 << 24)
+
 void tutti_hello_sign(tutti_hello_t *h, const uint8_t secret[16]);
 int tutti_hello_verify(const tutti_hello_t *h, const uint8_t secret[16]);
+
+/* The validators (bootstrap_wire.c): pure functions, fuzzed in tests/fuzz.
+ * Each returns NULL when the input is acceptable, else a reason. */
+
+/* A hello received by a server of `kind` (the root: to == -1, nranks == -1
+ * until known; a rank: its rank and the size). */
+const char *tutti_hello_check(const tutti_hello_t *h, int kind, uint64_t comm_id, const uint8_t secret[16], int to,
+                              int nranks);
+/* A frame header: known magic and version, type in the allowed mask (bit
+ * per TUTTI_FRAME_*), length at most max_len. */
+const char *tutti_frame_check(const tutti_frame_t *f, uint32_t allowed_types, uint32_t max_len);
+/* The root's table for rank `self`: its MAC over (nonce, table), sizes,
+ * ranks and addresses; on success the addresses go to addrs[rank]. */
+const char *tutti_root_table_parse(const uint8_t *payload, size_t len, const uint8_t nonce[16],
+                                   const uint8_t secret[16], int nranks, int self, tutti_sockaddr_t *addrs);
 
 #endif
