@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -568,17 +569,27 @@ static void test_mismatch(void)
  * it, long before the 10 s deadline. */
 static void test_dead_peer(void)
 {
+    /* the child makes the id: the parent must not fork while a helper
+     * thread runs (that can deadlock the child's allocator) */
     tutti_unique_id_t id;
-    tutti_get_unique_id(&id);
+    int fds[2];
+    if (pipe(fds) != 0) return;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+        close(fds[0]);
         tutti_comm_t c;
+        if (tutti_get_unique_id(&id) != TUTTI_SUCCESS || write(fds[1], &id, sizeof(id)) != (ssize_t)sizeof(id)) _exit(2);
+        close(fds[1]);
         if (tutti_comm_init_rank(&c, 2, id, 1) != TUTTI_SUCCESS) _exit(3);
         float x = 1, y;
         tutti_allreduce(&x, &y, 1, TUTTI_FLOAT32, TUTTI_SUM, c);
         kill(getpid(), SIGKILL);
         _exit(4);
     }
+    close(fds[1]);
+    if (read(fds[0], &id, sizeof(id)) != (ssize_t)sizeof(id)) memset(&id, 0, sizeof(id));
+    close(fds[0]);
     tutti_comm_t c = NULL;
     tutti_result_t r = tutti_comm_init_rank(&c, 2, id, 0);
     float x[4096] = {0}, y[4096];

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,25 +230,44 @@ static void test_recorder(void)
 
 /* ---- forked ranks: killed peers ------------------------------------------------ */
 
-/* Rank 1 in a child process: joins, does `good` all-reduces, then is killed
- * after `delay` seconds while rank 0 waits in a large all-reduce. */
-static pid_t fork_victim(tutti_unique_id_t id, int good)
+/* Rank 1 in a child process: makes the unique id (so the parent never forks
+ * while a helper thread runs: forking with live threads can deadlock the
+ * child's allocator, visibly under ASan), passes it up a pipe, joins, does
+ * `good` all-reduces, then SIGKILLs itself in the middle of a large one. */
+static pid_t fork_victim(tutti_unique_id_t *id, int good)
 {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+        close(fds[0]);
+        tutti_unique_id_t mine;
+        if (tutti_get_unique_id(&mine) != TUTTI_SUCCESS) _exit(2);
+        if (write(fds[1], &mine, sizeof(mine)) != (ssize_t)sizeof(mine)) _exit(2);
+        close(fds[1]);
         tutti_comm_t c;
-        if (tutti_comm_init_rank(&c, 2, id, 1) != TUTTI_SUCCESS) _exit(3);
+        if (tutti_comm_init_rank(&c, 2, mine, 1) != TUTTI_SUCCESS) _exit(3);
         for (int i = 0; i < good; i++) tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
-        tutti_request_t q; /* join the big call, then die in the middle of it */
+        tutti_request_t q;
         static float big[1 << 20], out[1 << 20];
-        tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
-        int done;
-        for (int i = 0; i < 3; i++) tutti_test(q, &done);
+        if (tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q) == TUTTI_SUCCESS) {
+            int done;
+            for (int i = 0; i < 3; i++) tutti_test(q, &done);
+        }
         usleep(20000);
         kill(getpid(), SIGKILL);
         _exit(4);
     }
-    return pid;
+    close(fds[1]);
+    size_t got = 0;
+    while (got < sizeof(*id)) {
+        ssize_t n = read(fds[0], (char *)id + got, sizeof(*id) - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    return got == sizeof(*id) ? pid : -1;
 }
 
 static void test_kill_timing(void)
@@ -257,10 +277,10 @@ static void test_kill_timing(void)
     char last[1200] = "";
     for (int k = 0; k < n; k++) {
         tutti_unique_id_t id;
-        tutti_get_unique_id(&id);
-        pid_t pid = fork_victim(id, 2);
+        pid_t pid = fork_victim(&id, 2);
         tutti_comm_t c = NULL;
-        if (tutti_comm_init_rank(&c, 2, id, 0) != TUTTI_SUCCESS) {
+        if (pid < 0 || tutti_comm_init_rank(&c, 2, id, 0) != TUTTI_SUCCESS) {
+            snprintf(last, sizeof(last), "setup failed: %s", tutti_comm_last_error(NULL));
             ok = 0;
             break;
         }
@@ -268,7 +288,12 @@ static void test_kill_timing(void)
         for (int i = 0; i < 2; i++) tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
         static float big[1 << 20], out[1 << 20];
         tutti_request_t q;
-        tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
+        if (tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q) != TUTTI_SUCCESS) {
+            snprintf(last, sizeof(last), "%s", tutti_comm_last_error(c));
+            ok = 0;
+            tutti_comm_destroy(c);
+            break;
+        }
         /* measure from the kill: wait until the child is gone, then time */
         int st;
         waitpid(pid, &st, WNOHANG);
@@ -277,7 +302,10 @@ static void test_kill_timing(void)
         t[k] = tutti_time_now() - t0;
         waitpid(pid, &st, 0);
         snprintf(last, sizeof(last), "%s", tutti_comm_last_error(c));
-        if (r != TUTTI_ERR_REMOTE || !strstr(last, "rank 1")) ok = 0;
+        if (r != TUTTI_ERR_REMOTE || !strstr(last, "rank 1")) {
+            if (ok) tap_diag("run %d: %s: %s", k, tutti_result_name(r), last);
+            ok = 0;
+        }
         tutti_comm_destroy(c);
     }
     double s[10];
@@ -298,14 +326,20 @@ static void test_kill_timing(void)
 static void test_async_error(void)
 {
     tutti_unique_id_t id;
-    tutti_get_unique_id(&id);
-    pid_t pid = fork_victim(id, 1);
+    pid_t pid = fork_victim(&id, 1);
     tutti_comm_t c = NULL;
-    tutti_comm_init_rank(&c, 2, id, 0);
+    if (pid < 0 || tutti_comm_init_rank(&c, 2, id, 0) != TUTTI_SUCCESS) {
+        tap_ok(0, "tutti_comm_get_async_error: setup failed: %s", tutti_comm_last_error(NULL));
+        return;
+    }
     tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
     static float big[1 << 20], out[1 << 20];
     tutti_request_t q;
-    tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
+    if (tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q) != TUTTI_SUCCESS) {
+        tap_ok(0, "tutti_comm_get_async_error: the all-reduce was refused: %s", tutti_comm_last_error(c));
+        tutti_comm_destroy(c);
+        return;
+    }
     /* the NCCL-style loop: test the request, poll the async error */
     tutti_result_t async = TUTTI_SUCCESS;
     int done = 0;
@@ -356,14 +390,14 @@ static void test_hygiene(void)
     }
     /* and a communicator whose peer died */
     tutti_unique_id_t id;
-    tutti_get_unique_id(&id);
-    pid_t pid = fork_victim(id, 1);
+    pid_t pid = fork_victim(&id, 1);
     tutti_comm_t c = NULL;
-    tutti_comm_init_rank(&c, 2, id, 0);
-    tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
-    static float big[1 << 20], out[1 << 20];
-    tutti_allreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c);
-    tutti_comm_destroy(c);
+    if (pid >= 0 && tutti_comm_init_rank(&c, 2, id, 0) == TUTTI_SUCCESS) {
+        tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
+        static float big[1 << 20], out[1 << 20];
+        tutti_allreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c);
+        tutti_comm_destroy(c);
+    }
     int st;
     waitpid(pid, &st, 0);
     usleep(300000); /* root threads of the ids above end once all joined */
