@@ -77,6 +77,8 @@ typedef struct tutti_tp_setup {
     size_t slot_size;   /* requested payload bytes per slot (>= 4096) */
     int nslots;         /* requested slots per connection (>= 2) */
     const tutti_tp_boot_t *boot;
+    const uint8_t *secret; /* 16 bytes, the communicator's: authenticate connections with it */
+    double timeout;        /* seconds setup may take (connections to every peer) */
     char *err;          /* on failure: a message naming what went wrong */
     size_t errlen;
 } tutti_tp_setup_t;
@@ -120,8 +122,11 @@ typedef struct tutti_transport {
      * reads buf itself.  buf must stay unchanged until send_flushed says the
      * peer consumed every message. */
     tutti_result_t (*send_commit_ref)(void *conn, const void *buf, size_t len, uint32_t tag);
-    /* TUTTI_SUCCESS once the peer has consumed every message sent on conn,
-     * TUTTI_INPROGRESS before. */
+    /* TUTTI_SUCCESS once the peer has consumed every message sent on conn
+     * (or, for a transport with TUTTI_TP_CAP_NEEDS_PROGRESS, once every
+     * message is out of the transport's hands, e.g. in the kernel's socket
+     * buffer, and will arrive without further calls), TUTTI_INPROGRESS
+     * before.  The engine waits for it before an operation completes. */
     tutti_result_t (*send_flushed)(void *conn);
 
     /* Is the peer of this connection alive, well, and in the same call?

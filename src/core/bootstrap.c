@@ -83,6 +83,7 @@ void tutti_bootstrap_destroy(tutti_bootstrap_t *b)
 int tutti_bootstrap_rank(const tutti_bootstrap_t *b) { return b->rank; }
 int tutti_bootstrap_nranks(const tutti_bootstrap_t *b) { return b->nranks; }
 uint64_t tutti_bootstrap_comm_id(const tutti_bootstrap_t *b) { return b->comm_id; }
+const uint8_t *tutti_bootstrap_secret(const tutti_bootstrap_t *b) { return b->secret; }
 const char *tutti_bootstrap_error(const tutti_bootstrap_t *b) { return b->err; }
 uint64_t tutti_bootstrap_strangers(const tutti_bootstrap_t *b) { return b->strangers; }
 const tutti_sockaddr_t *tutti_bootstrap_addr(const tutti_bootstrap_t *b, int r) { return &b->addrs[r]; }

@@ -66,6 +66,9 @@ void tutti_bootstrap_destroy(tutti_bootstrap_t *b);
 int tutti_bootstrap_rank(const tutti_bootstrap_t *b);
 int tutti_bootstrap_nranks(const tutti_bootstrap_t *b);
 uint64_t tutti_bootstrap_comm_id(const tutti_bootstrap_t *b);
+/* The communicator's 16-byte secret (for transports to authenticate their
+ * own connections). */
+const uint8_t *tutti_bootstrap_secret(const tutti_bootstrap_t *b);
 const char *tutti_bootstrap_error(const tutti_bootstrap_t *b);
 /* Aborting: every wait in b returns TUTTI_ERR_ABORTED when *flag != 0. */
 void tutti_bootstrap_set_abort_flag(tutti_bootstrap_t *b, const int *flag);

@@ -40,7 +40,7 @@ typedef struct {
 
 _Static_assert(sizeof(tutti_id_wire_t) == 128, "unique id must be 128 bytes");
 
-enum { TUTTI_HELLO_ROOT = 1, TUTTI_HELLO_PEER = 2 };
+enum { TUTTI_HELLO_ROOT = 1, TUTTI_HELLO_PEER = 2, TUTTI_HELLO_TCP = 3 };
 
 typedef struct {
     uint32_t magic;

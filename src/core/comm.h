@@ -57,6 +57,7 @@ typedef struct {
     char host[48];
     int32_t pid;
     uint32_t pad;
+    char transports[40]; /* TUTTI_TRANSPORTS: must agree */
     uint64_t cpus[16]; /* CPUs this process may run on (first 1024) */
 } tutti_rank_info_t;
 

@@ -82,6 +82,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
         if (r != TUTTI_SUCCESS) {
             x->blocked_peer = st->send[k];
             x->blocked_dir = 0;
+            x->blocked_chan = st->chan;
             return r;
         }
     }
@@ -94,6 +95,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
         if (r != TUTTI_SUCCESS) {
             x->blocked_peer = st->recv[0];
             x->blocked_dir = 1;
+            x->blocked_chan = st->chan;
             if (r == TUTTI_ERR_MISMATCH && x->check_tag && got_tag != x->tag)
                 return tutti_exec_tag_mismatch(e, x, st->recv[0], got_tag, err, errlen);
             if (r == TUTTI_ERR_MISMATCH)
@@ -116,6 +118,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
             if (r != TUTTI_SUCCESS) {
                 x->blocked_peer = st->recv[k];
                 x->blocked_dir = 1;
+                x->blocked_chan = st->chan;
                 return r;
             }
             if (x->check_tag && got_tag != x->tag) return tutti_exec_tag_mismatch(e, x, st->recv[k], got_tag, err, errlen);
@@ -193,7 +196,7 @@ static tutti_result_t tutti_exec_flush(tutti_engine_t *e, tutti_exec_t *x)
         const tutti_step_t *st = &s->steps[x->flush_step];
         for (int k = 0; k < st->nsend; k++) {
             tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
-            if (!l->can_ref) continue;
+            if (!l->can_ref && !l->flush) continue;
             tutti_result_t r = l->tp->send_flushed(l->sconn);
             if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->send[k], 0, st->chan);
             if (r != TUTTI_SUCCESS) return r;
@@ -245,7 +248,7 @@ tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, siz
             }
         }
         if (blocked != TUTTI_SUCCESS) return blocked;
-        if (x->phase + 1 == s->nphases && x->refs_sent) {
+        if (x->phase + 1 == s->nphases && (x->refs_sent || e->any_flush)) {
             tutti_result_t r = tutti_exec_flush(e, x);
             if (r != TUTTI_SUCCESS) return r;
         }

@@ -198,9 +198,21 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
             tutti_request_describe(req, what, sizeof(what));
             tutti_comm_error(comm, r, "%s: %s", what, err);
         } else if (!recorded) {
-            char what[192];
+            char what[192], why[256] = "";
             tutti_request_describe(req, what, sizeof(what));
-            tutti_comm_error(comm, r, "%s: transport failure with peer %d", what, req->x.blocked_peer);
+            int peer = req->x.blocked_peer;
+            if (peer >= 0 && peer < comm->nranks) {
+                /* the transport knows why: a closed connection, a report */
+                tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0
+                                                                                            : req->x.blocked_chan);
+                if (l->tp)
+                    (void)l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
+                                            sizeof(why));
+                tutti_comm_error(comm, r, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
+                                 comm->info[peer].host, why[0] ? why : "transport failure");
+            } else {
+                tutti_comm_error(comm, r, "%s: transport failure (%s)", what, tutti_result_name(r));
+            }
         }
         tutti_comm_fail_queue(comm, r);
         return r;

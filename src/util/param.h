@@ -78,6 +78,17 @@ typedef enum {
     X(SHM_CMA_MIN, SIZE, "16K", 0, (double)(1ULL << 40),                       \
       "Shared-memory transport: smallest slice sent as a single-copy "         \
       "reference; 0 disables.")                                                \
+    X(TRANSPORTS, STRING, "shm,tcp", 0, 0,                                     \
+      "Transports to use, in order of preference: each peer gets the first "   \
+      "one that reaches it (shm: same node only).  'tcp' forces TCP also "     \
+      "between ranks of one node; '^shm' excludes.  An unknown name fails.")   \
+    X(TCP_NSOCKS, INT, "2", 1, 16,                                             \
+      "TCP transport: sockets per peer and channel; consecutive messages go "  \
+      "round-robin over them (striping, order kept).")                         \
+    X(TCP_SLOT_SIZE, SIZE, "256K", 4096, (double)(64ULL << 20),                \
+      "TCP transport: bytes per message slot (the pipelining chunk).")         \
+    X(TCP_NSLOTS, INT, "4", 2, 1024,                                           \
+      "TCP transport: slots per peer, channel and direction.")                 \
     X(SOCKET_IFNAME, STRING, "", 0, 0,                                         \
       "Network interfaces to use, NCCL grammar: 'eth,ib' prefixes, '^docker' " \
       "excludes, '=eth0' exact names.  Default: the first up interface that "  \

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int me, np, tap_n, tap_fail;
 static tutti_comm_t comm;
@@ -257,6 +258,38 @@ static void run_overlap(void)
     verdict(ok, err, "8 nonblocking collectives outstanding (mixed kinds, sizes, types), waited in shuffled order, 10 rounds");
 }
 
+/* Which transport carried the bytes: peers on this host (by host name; a
+ * namespace host has its own) must have used shm, peers on other hosts tcp,
+ * unless TUTTI_TRANSPORTS forces one.  Exact zero / nonzero per transport. */
+static void check_paths(void)
+{
+    char host[64] = "", *all = calloc((size_t)np, sizeof(host));
+    gethostname(host, sizeof(host) - 1);
+    MPI_Allgather(host, sizeof(host), MPI_CHAR, all, sizeof(host), MPI_CHAR, MPI_COMM_WORLD);
+    int local = 0, remote = 0;
+    for (int q = 0; q < np; q++) {
+        if (q == me) continue;
+        if (strcmp(all + (size_t)q * sizeof(host), host) == 0) local++;
+        else remote++;
+    }
+    free(all);
+    const char *tp = getenv("TUTTI_TRANSPORTS");
+    int force_tcp = tp && strcmp(tp, "tcp") == 0;
+    uint64_t shm = tutti_comm_transport_bytes(comm, "shm"), tcp = tutti_comm_transport_bytes(comm, "tcp");
+    int want_shm = local && !force_tcp, want_tcp = remote || (local && force_tcp);
+    char msg[300], desc[200];
+    snprintf(msg, sizeof(msg), "host %s, %d peer(s) here, %d elsewhere: shm carried %llu bytes, tcp %llu; expected "
+                               "shm %s, tcp %s",
+             host, local, remote, (unsigned long long)shm, (unsigned long long)tcp, want_shm ? "> 0" : "0",
+             want_tcp ? "> 0" : "0");
+    int ok = (shm > 0) == want_shm && (tcp > 0) == want_tcp;
+    snprintf(desc, sizeof(desc), "bytes took the expected path (TUTTI_TRANSPORTS=%s): peers on this host over shm, "
+                                 "on other hosts over tcp",
+             tp ? tp : "default");
+    verdict(ok, msg, desc);
+    if (me == 0) printf("# rank 0: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -275,6 +308,7 @@ int main(int argc, char **argv)
         verdict(rank == me && size == np, "rank/size differ from MPI's", "each process keeps its MPI rank");
         run_matrix(big);
         run_overlap();
+        check_paths();
         verdict(tutti_comm_destroy(comm) == TUTTI_SUCCESS, tutti_comm_last_error(NULL), "destroy");
     }
     if (me == 0) {

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP transport.
+ *
+ * For every remote peer and channel, TUTTI_TCP_NSOCKS full-duplex sockets.
+ * Message k of a direction travels on socket k mod n, so consecutive
+ * messages stripe over the sockets (parallel streams through the kernel)
+ * and the receiver, reading message k from socket k mod n, keeps their
+ * order.  Each direction has a ring of slots in local memory:
+ *
+ *   sender:   engine fills slot (acquire/commit) -> writev(header, slot) on socket k mod n
+ *   receiver: read header, then payload straight into slot k mod nslots -> engine reads it
+ *
+ *   header:   magic | payload length | fingerprint tag | flags (data, or error report)
+ *
+ * TCP's own window is the flow control: a receiver with no free slot stops
+ * reading that socket, the sender's writes then return EAGAIN and its slots
+ * stay full.  Sockets are nonblocking, registered with one epoll instance per
+ * communicator (edge-triggered; the transport remembers which sockets still
+ * have work), driven by the engine's progress calls; a commit writes at once
+ * when it can, so small messages go out without waiting for a poll.
+ *
+ * Set-up (collective): listen on the interface TUTTI_SOCKET_IFNAME picks,
+ * allgather the addresses, the lower rank of each pair connects, every
+ * connection opens with a hello carrying a MAC keyed by a key derived from
+ * the communicator's secret; strangers are dropped and logged.  Failures:
+ * EOF or an error on a socket fails its peer ("connection to rank 3 closed");
+ * announce_failure writes an error frame so peers learn the root cause.
+ */
+#ifndef TUTTI_TCP_H
+#define TUTTI_TCP_H
+
+#include "tutti/transport.h"
+#include "util/socket.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern const tutti_transport_t tutti_tcp_transport;
+
+#define TUTTI_TCP_MAX_SOCKS 16
+#define TUTTI_TCP_MAGIC 0x50435454u /* "TTCP" */
+#define TUTTI_TCP_FLAG_ERROR 1u
+
+typedef struct {
+    uint32_t magic;
+    uint32_t len;
+    uint32_t tag;
+    uint32_t flags;
+} tutti_tcp_hdr_t;
+
+struct tutti_tcp_pc;
+
+typedef struct tutti_tcp_sock {
+    int fd;
+    int idx;
+    struct tutti_tcp_pc *pc;
+    int readable, writable; /* edge-triggered: may have work left */
+    int closed;             /* an error report went out: nothing more is written */
+    /* writing message wmsg (wdone bytes of header + payload sent) */
+    uint64_t wmsg;
+    size_t wdone;
+    tutti_tcp_hdr_t whdr;
+    /* reading message rmsg */
+    uint64_t rmsg;
+    size_t rdone;
+    tutti_tcp_hdr_t rhdr;
+} tutti_tcp_sock_t;
+
+/* One peer and channel: its sockets and both directions' slot rings. */
+typedef struct tutti_tcp_pc {
+    struct tutti_tcp_comm *tc;
+    int peer, chan, nsocks;
+    tutti_tcp_sock_t socks[TUTTI_TCP_MAX_SOCKS];
+    uint32_t nslots;
+    size_t slot;
+    char *sbuf;
+    uint32_t *slen, *stag;
+    uint64_t s_head; /* messages committed */
+    char *rbuf;
+    uint32_t *rlen, *rtag;
+    uint8_t *rdone;
+    uint64_t r_head, r_tail; /* received in order / released */
+    int failed;
+    tutti_result_t failed_code;
+    char why[200];
+} tutti_tcp_pc_t;
+
+typedef struct tutti_tcp_comm {
+    int rank, nranks, nchan;
+    int epfd;
+    int listen_fd;
+    uint8_t key[16];
+    uint64_t comm_id;
+    tutti_tcp_pc_t **pcs; /* [nranks * nchan], NULL where unused */
+    tutti_tcp_pc_t **active; /* every pc, for progress */
+    int nactive;
+    char host[64]; /* this rank's interface, for messages */
+} tutti_tcp_comm_t;
+
+/* tcp_setup.c */
+tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out);
+tutti_result_t tutti_tcp_comm_destroy(void *tpcomm);
+
+/* tcp_io.c */
+void tutti_tcp_sock_write(tutti_tcp_sock_t *s);
+void tutti_tcp_sock_read(tutti_tcp_sock_t *s);
+void tutti_tcp_pc_fail(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+tutti_result_t tutti_tcp_progress(void *tpcomm);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The TCP transport's ops table and slot interface. */
+#include "tcp/tcp.h"
+
+#include "dtype/copy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Oldest message not yet fully written: the slot ring's tail. */
+static uint64_t tutti_tcp_s_tail(const tutti_tcp_pc_t *pc)
+{
+    uint64_t t = pc->s_head;
+    for (int i = 0; i < pc->nsocks; i++)
+        if (pc->socks[i].wmsg < t) t = pc->socks[i].wmsg;
+    return t;
+}
+
+static tutti_result_t tutti_tcp_failure(const tutti_tcp_pc_t *pc)
+{
+    return pc->failed_code ? pc->failed_code : TUTTI_ERR_REMOTE;
+}
+
+static tutti_result_t tutti_tcp_send_acquire(void *conn, size_t len, void **slot)
+{
+    tutti_tcp_pc_t *pc = conn;
+    if (pc->failed) return tutti_tcp_failure(pc);
+    if (pc->s_head - tutti_tcp_s_tail(pc) >= pc->nslots) {
+        for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_write(&pc->socks[i]);
+        if (pc->s_head - tutti_tcp_s_tail(pc) >= pc->nslots) return TUTTI_INPROGRESS;
+    }
+    *slot = pc->sbuf + (size_t)(pc->s_head % pc->nslots) * pc->slot;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_send_commit(void *conn, size_t len, uint32_t tag)
+{
+    tutti_tcp_pc_t *pc = conn;
+    uint32_t i = (uint32_t)(pc->s_head % pc->nslots);
+    pc->slen[i] = (uint32_t)len;
+    pc->stag[i] = tag;
+    pc->s_head++;
+    /* send at once when the socket can take it: no poll between a small
+     * message and the wire */
+    tutti_tcp_sock_write(&pc->socks[(pc->s_head - 1) % (uint64_t)pc->nsocks]);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
+{
+    /* no single copy over TCP: the engine never asks (no SEND_REF cap) */
+    void *slot = NULL;
+    tutti_result_t r = tutti_tcp_send_acquire(conn, len, &slot);
+    if (r != TUTTI_SUCCESS) return r == TUTTI_INPROGRESS ? TUTTI_ERR_INTERNAL : r;
+    tutti_copy(slot, buf, len);
+    return tutti_tcp_send_commit(conn, len, tag);
+}
+
+static tutti_result_t tutti_tcp_send_flushed(void *conn)
+{
+    tutti_tcp_pc_t *pc = conn;
+    if (pc->failed) return tutti_tcp_failure(pc);
+    return tutti_tcp_s_tail(pc) >= pc->s_head ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
+}
+
+static tutti_result_t tutti_tcp_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
+{
+    tutti_tcp_pc_t *pc = conn;
+    if (pc->r_head == pc->r_tail) {
+        if (pc->failed) return tutti_tcp_failure(pc);
+        for (int i = 0; i < pc->nsocks; i++)
+            if (pc->socks[i].readable) tutti_tcp_sock_read(&pc->socks[i]);
+        if (pc->r_head == pc->r_tail) return pc->failed ? tutti_tcp_failure(pc) : TUTTI_INPROGRESS;
+    }
+    uint32_t i = (uint32_t)(pc->r_tail % pc->nslots);
+    *slot = pc->rbuf + (size_t)i * pc->slot;
+    *len = pc->rlen[i];
+    *tag = pc->rtag[i];
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_recv_release(void *conn)
+{
+    tutti_tcp_pc_t *pc = conn;
+    pc->rdone[pc->r_tail % pc->nslots] = 0;
+    pc->r_tail++;
+    /* a socket that stopped for want of a slot may go on (edge-triggered
+     * epoll will not tell again) */
+    for (int i = 0; i < pc->nsocks; i++) pc->socks[i].readable = 1;
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got,
+                                          uint32_t *got_tag)
+{
+    const void *slot;
+    tutti_result_t r = tutti_tcp_recv_acquire(conn, &slot, got, got_tag);
+    if (r != TUTTI_SUCCESS) return r;
+    if (*got != len || (tag != TUTTI_TAG_ANY && *got_tag != tag)) return TUTTI_ERR_MISMATCH;
+    tutti_copy(dst, slot, len);
+    return tutti_tcp_recv_release(conn);
+}
+
+static void *tutti_tcp_conn(void *tpcomm, int peer, int chan, int dir)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    (void)dir; /* one object serves both directions of a peer and channel */
+    if (peer < 0 || peer >= tc->nranks || chan < 0 || chan >= tc->nchan) return NULL;
+    return tc->pcs[(size_t)peer * (size_t)tc->nchan + (size_t)chan];
+}
+
+static size_t tutti_tcp_max_payload(void *tpcomm)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    return tc->nactive ? tc->active[0]->slot : 0;
+}
+
+static tutti_result_t tutti_tcp_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
+{
+    tutti_tcp_pc_t *pc = conn;
+    (void)seq;
+    (void)tag;
+    if (!pc->failed) {
+        /* pick up a close or an error report that arrived meanwhile */
+        for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_read(&pc->socks[i]);
+        if (!pc->failed) return TUTTI_SUCCESS;
+    }
+    snprintf(why, whylen, "%s", pc->why);
+    return tutti_tcp_failure(pc);
+}
+
+/* Best effort: an error frame on a socket that is between messages. */
+static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t result, const char *why)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    if (!tc) return TUTTI_SUCCESS;
+    size_t len = why ? strlen(why) : 0;
+    if (len > 180) len = 180;
+    for (int a = 0; a < tc->nactive; a++) {
+        tutti_tcp_pc_t *pc = tc->active[a];
+        if (pc->chan != 0 || pc->failed) continue;
+        for (int i = 0; i < pc->nsocks; i++) {
+            tutti_tcp_sock_t *s = &pc->socks[i];
+            if (s->wdone != 0 || s->closed) continue; /* mid-message: not here */
+            struct {
+                tutti_tcp_hdr_t h;
+                char text[180];
+            } f;
+            f.h.magic = TUTTI_TCP_MAGIC;
+            f.h.len = (uint32_t)len;
+            f.h.tag = (uint32_t)(int32_t)result;
+            f.h.flags = TUTTI_TCP_FLAG_ERROR;
+            memcpy(f.text, why, len);
+            (void)!send(s->fd, &f, sizeof(f.h) + len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            s->closed = 1; /* nothing else goes on this socket */
+            break;
+        }
+    }
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_publish_state(void *tpcomm, uint64_t seq, uint32_t tag)
+{
+    /* peers cannot read it without a message: mismatched calls that never
+     * exchange a message end in the stall deadline over TCP */
+    (void)tpcomm;
+    (void)seq;
+    (void)tag;
+    return TUTTI_SUCCESS;
+}
+
+const tutti_transport_t tutti_tcp_transport = {
+    .size = sizeof(tutti_transport_t),
+    .api_version = TUTTI_TRANSPORT_API_VERSION,
+    .name = "tcp",
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS,
+    .comm_create = tutti_tcp_comm_create,
+    .comm_destroy = tutti_tcp_comm_destroy,
+    .conn = tutti_tcp_conn,
+    .max_payload = tutti_tcp_max_payload,
+    .progress = tutti_tcp_progress,
+    .send_acquire = tutti_tcp_send_acquire,
+    .send_commit = tutti_tcp_send_commit,
+    .recv_acquire = tutti_tcp_recv_acquire,
+    .recv_release = tutti_tcp_recv_release,
+    .recv_read = tutti_tcp_recv_read,
+    .send_commit_ref = tutti_tcp_send_commit_ref,
+    .send_flushed = tutti_tcp_send_flushed,
+    .peer_check = tutti_tcp_peer_check,
+    .announce_failure = tutti_tcp_announce_failure,
+    .publish_state = tutti_tcp_publish_state,
+};

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The TCP transport's socket I/O: framing, striping, failures. */
+#include "tcp/tcp.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+void tutti_tcp_pc_fail(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
+{
+    if (pc->failed) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pc->why, sizeof(pc->why), fmt, ap);
+    va_end(ap);
+    pc->failed = 1;
+    pc->failed_code = code;
+    TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, pc->tc->rank, "tcp: rank %d: %s", pc->peer, pc->why);
+}
+
+/* Writes what it can of the messages that go on socket s. */
+void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
+{
+    tutti_tcp_pc_t *pc = s->pc;
+    while (!pc->failed && !s->closed && s->wmsg < pc->s_head) {
+        uint32_t i = (uint32_t)(s->wmsg % pc->nslots);
+        if (s->wdone == 0) {
+            s->whdr.magic = TUTTI_TCP_MAGIC;
+            s->whdr.len = pc->slen[i];
+            s->whdr.tag = pc->stag[i];
+            s->whdr.flags = 0;
+        }
+        size_t total = sizeof(s->whdr) + s->whdr.len;
+        struct iovec iov[2];
+        int n = 0;
+        if (s->wdone < sizeof(s->whdr)) {
+            iov[n].iov_base = (char *)&s->whdr + s->wdone;
+            iov[n++].iov_len = sizeof(s->whdr) - s->wdone;
+            iov[n].iov_base = pc->sbuf + (size_t)i * pc->slot;
+            iov[n++].iov_len = s->whdr.len;
+        } else {
+            size_t off = s->wdone - sizeof(s->whdr);
+            iov[n].iov_base = pc->sbuf + (size_t)i * pc->slot + off;
+            iov[n++].iov_len = s->whdr.len - off;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof(mh));
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->writable = 0;
+                return;
+            }
+            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost while sending: %s", pc->peer,
+                              strerror(errno));
+            return;
+        }
+        s->wdone += (size_t)w;
+        if (s->wdone == total) {
+            s->wdone = 0;
+            s->wmsg += (uint64_t)pc->nsocks;
+        }
+    }
+}
+
+/* Reads what it can of the messages that come on socket s, as long as a
+ * slot is free for them. */
+void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
+{
+    tutti_tcp_pc_t *pc = s->pc;
+    for (;;) {
+        if (pc->failed) return;
+        if (s->rmsg - pc->r_tail >= pc->nslots) return; /* no slot: stop; retried after a release */
+        char *dst;
+        size_t want;
+        if (s->rdone < sizeof(s->rhdr)) {
+            dst = (char *)&s->rhdr + s->rdone;
+            want = sizeof(s->rhdr) - s->rdone;
+        } else {
+            size_t off = s->rdone - sizeof(s->rhdr);
+            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) dst = pc->why + off;
+            else dst = pc->rbuf + (size_t)(s->rmsg % pc->nslots) * pc->slot + off;
+            want = s->rhdr.len - off;
+        }
+        ssize_t r = want ? recv(s->fd, dst, want, MSG_DONTWAIT) : 0;
+        if (want && r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->readable = 0;
+                return;
+            }
+            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost: %s", pc->peer, strerror(errno));
+            return;
+        }
+        if (want && r == 0) {
+            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d closed (its process ended or its "
+                                                    "communicator was destroyed)",
+                              pc->peer);
+            return;
+        }
+        s->rdone += (size_t)r;
+        if (s->rdone == sizeof(s->rhdr)) {
+            /* validate the header before reading a byte of payload */
+            if (s->rhdr.magic != TUTTI_TCP_MAGIC) {
+                tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent a malformed message header", pc->peer);
+                return;
+            }
+            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
+                if (s->rhdr.len >= sizeof(pc->why)) {
+                    tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent an oversized error report", pc->peer);
+                    return;
+                }
+            } else if (s->rhdr.len > pc->slot) {
+                tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent a %u-byte message, more than a %zu-byte slot",
+                                  pc->peer, s->rhdr.len, pc->slot);
+                return;
+            }
+        }
+        if (s->rdone < sizeof(s->rhdr) || s->rdone < sizeof(s->rhdr) + s->rhdr.len) continue;
+        if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
+            /* the peer failed and said why (announce_failure) */
+            char text[sizeof(pc->why)];
+            memcpy(text, pc->why, s->rhdr.len);
+            text[s->rhdr.len] = '\0';
+            snprintf(pc->why, sizeof(pc->why), "it reported: %.180s", text);
+            pc->failed = 1;
+            pc->failed_code = (tutti_result_t)(int32_t)s->rhdr.tag;
+            if (pc->failed_code != TUTTI_ERR_MISMATCH) pc->failed_code = TUTTI_ERR_REMOTE;
+            return;
+        }
+        uint32_t i = (uint32_t)(s->rmsg % pc->nslots);
+        pc->rlen[i] = s->rhdr.len;
+        pc->rtag[i] = s->rhdr.tag;
+        pc->rdone[i] = 1;
+        s->rdone = 0;
+        s->rmsg += (uint64_t)pc->nsocks;
+        while (pc->r_head - pc->r_tail < pc->nslots && pc->rdone[pc->r_head % pc->nslots]) pc->r_head++;
+    }
+}
+
+tutti_result_t tutti_tcp_progress(void *tpcomm)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    struct epoll_event ev[64];
+    int n = epoll_wait(tc->epfd, ev, 64, 0);
+    for (int k = 0; k < n; k++) {
+        tutti_tcp_sock_t *s = ev[k].data.ptr;
+        if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s->readable = 1;
+        if (ev[k].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writable = 1;
+    }
+    for (int a = 0; a < tc->nactive; a++) {
+        tutti_tcp_pc_t *pc = tc->active[a];
+        for (int i = 0; i < pc->nsocks; i++) {
+            tutti_tcp_sock_t *s = &pc->socks[i];
+            if (s->writable && s->wmsg < pc->s_head) tutti_tcp_sock_write(s);
+            if (s->readable) tutti_tcp_sock_read(s);
+        }
+    }
+    return TUTTI_SUCCESS;
+}

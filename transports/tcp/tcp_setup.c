@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TCP transport's set-up and teardown.
+ *
+ *   every rank:   listen on the picked interface; allgather the addresses
+ *   rank a < b:   connect nchan * nsocks sockets to b, each opening with a
+ *                 signed hello (from, to, channel, socket index)
+ *   allgather:    "my connects succeeded" (a failed connector never leaves
+ *                 its peer waiting for a connection that will not come)
+ *   rank b:       accept them; strangers and forgeries are dropped and logged
+ *   allgather:    "all my connections are up": everyone fails, or nobody
+ *
+ * The key that signs hellos is derived from the communicator's secret and
+ * id, so a connection from another job, or from a communicator of this job
+ * that was split differently, is refused.
+ */
+#include "tcp/tcp.h"
+
+#include "core/bootstrap_wire.h"
+#include "util/log.h"
+#include "util/param.h"
+#include "util/siphash.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void tutti_tcp_derive_key(const uint8_t secret[16], uint64_t comm_id, uint8_t key[16])
+{
+    uint8_t in[9 + 8];
+    memcpy(in, "tutti-tcp", 9);
+    memcpy(in + 9, &comm_id, 8);
+    tutti_siphash_mac(secret, in, sizeof(in), key);
+}
+
+static tutti_tcp_pc_t *tutti_tcp_pc_new(tutti_tcp_comm_t *tc, int peer, int chan, int nsocks, uint32_t nslots,
+                                        size_t slot)
+{
+    tutti_tcp_pc_t *pc = calloc(1, sizeof(*pc));
+    if (!pc) return NULL;
+    pc->tc = tc;
+    pc->peer = peer;
+    pc->chan = chan;
+    pc->nsocks = nsocks;
+    pc->nslots = nslots;
+    pc->slot = slot;
+    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++) {
+        pc->socks[i].fd = -1;
+        pc->socks[i].idx = i;
+        pc->socks[i].pc = pc;
+        pc->socks[i].wmsg = pc->socks[i].rmsg = (uint64_t)i;
+        pc->socks[i].readable = pc->socks[i].writable = 1;
+    }
+    pc->sbuf = malloc((size_t)nslots * slot);
+    pc->rbuf = malloc((size_t)nslots * slot);
+    pc->slen = calloc(nslots, sizeof(uint32_t));
+    pc->stag = calloc(nslots, sizeof(uint32_t));
+    pc->rlen = calloc(nslots, sizeof(uint32_t));
+    pc->rtag = calloc(nslots, sizeof(uint32_t));
+    pc->rdone = calloc(nslots, 1);
+    if (!pc->sbuf || !pc->rbuf || !pc->slen || !pc->stag || !pc->rlen || !pc->rtag || !pc->rdone) return pc;
+    /* fault the rings in now, not on the first large message */
+    memset(pc->sbuf, 0, (size_t)nslots * slot);
+    memset(pc->rbuf, 0, (size_t)nslots * slot);
+    return pc;
+}
+
+static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
+{
+    if (!pc) return;
+    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++)
+        if (pc->socks[i].fd >= 0) close(pc->socks[i].fd);
+    free(pc->sbuf);
+    free(pc->rbuf);
+    free(pc->slen);
+    free(pc->stag);
+    free(pc->rlen);
+    free(pc->rtag);
+    free(pc->rdone);
+    free(pc);
+}
+
+static void tutti_tcp_sockopts(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Connects the sockets of every higher peer, each opening with a hello. */
+static tutti_result_t tutti_tcp_connect_up(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup,
+                                           const tutti_sockaddr_t *addrs, double deadline, char *err, size_t errlen)
+{
+    char abuf[80];
+    for (int q = tc->rank + 1; q < tc->nranks; q++) {
+        if (!setup->use[q]) continue;
+        for (int c = 0; c < tc->nchan; c++) {
+            tutti_tcp_pc_t *pc = tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c];
+            for (int i = 0; i < pc->nsocks; i++) {
+                int fd = tutti_socket_connect(&addrs[q], deadline, 1);
+                if (fd < 0) {
+                    snprintf(err, errlen, "tcp: rank %d cannot connect to rank %d at %s: %s", tc->rank, q,
+                             tutti_sockaddr_str(&addrs[q], abuf, sizeof(abuf)), strerror(errno));
+                    return errno == ETIMEDOUT ? TUTTI_ERR_TIMEOUT : TUTTI_ERR_REMOTE;
+                }
+                pc->socks[i].fd = fd;
+                tutti_hello_t h;
+                memset(&h, 0, sizeof(h));
+                h.magic = TUTTI_HELLO_MAGIC;
+                h.version = TUTTI_WIRE_VERSION;
+                h.kind = TUTTI_HELLO_TCP;
+                h.comm_id = tc->comm_id;
+                h.from = tc->rank;
+                h.to = q;
+                h.nranks = tc->nranks;
+                h.pad = (uint32_t)c << 8 | (uint32_t)i;
+                h.addr = addrs[tc->rank];
+                if (tutti_random_bytes(h.nonce, sizeof(h.nonce)) != 0) {
+                    snprintf(err, errlen, "tcp: getrandom: %s", strerror(errno));
+                    return TUTTI_ERR_SYSTEM;
+                }
+                tutti_hello_sign(&h, tc->key);
+                if (tutti_socket_write_all(fd, &h, sizeof(h), deadline) != 0) {
+                    snprintf(err, errlen, "tcp: rank %d cannot send its hello to rank %d at %s: %s", tc->rank, q,
+                             tutti_sockaddr_str(&addrs[q], abuf, sizeof(abuf)), strerror(errno));
+                    return TUTTI_ERR_REMOTE;
+                }
+                tutti_tcp_sockopts(fd);
+            }
+        }
+    }
+    return TUTTI_SUCCESS;
+}
+
+typedef struct {
+    int fd;
+    size_t have;
+    double since;
+    tutti_hello_t hello;
+} tutti_tcp_pending_t;
+
+/* Accepts the sockets of every lower peer. */
+static tutti_result_t tutti_tcp_accept_down(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup, double deadline,
+                                            char *err, size_t errlen)
+{
+    int expect = 0, have = 0;
+    for (int q = 0; q < tc->rank; q++)
+        if (setup->use[q]) expect += tc->nchan * tc->pcs[(size_t)q * (size_t)tc->nchan]->nsocks;
+    if (expect == 0) return TUTTI_SUCCESS;
+    tutti_tcp_pending_t pend[64];
+    int npend = 0;
+    tutti_result_t r = TUTTI_SUCCESS;
+    while (have < expect) {
+        double now = tutti_time_now();
+        if (now > deadline) {
+            int q = 0;
+            for (q = 0; q < tc->rank; q++) {
+                if (!setup->use[q]) continue;
+                int missing = 0;
+                for (int c = 0; c < tc->nchan; c++) {
+                    tutti_tcp_pc_t *pc = tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c];
+                    for (int i = 0; i < pc->nsocks; i++) missing |= pc->socks[i].fd < 0;
+                }
+                if (missing) break;
+            }
+            snprintf(err, errlen, "tcp: rank %d got %d of the %d connections it expects; none from rank %d within "
+                                  "the deadline (a firewall, or TUTTI_SOCKET_IFNAME picking an interface the "
+                                  "peers cannot reach?)",
+                     tc->rank, have, expect, q);
+            r = TUTTI_ERR_TIMEOUT;
+            goto out;
+        }
+        struct pollfd pfd[65];
+        pfd[0].fd = tc->listen_fd;
+        pfd[0].events = POLLIN;
+        for (int k = 0; k < npend; k++) {
+            pfd[1 + k].fd = pend[k].fd;
+            pfd[1 + k].events = POLLIN;
+        }
+        int ms = (int)((deadline - now) * 1000) + 1;
+        if (ms > 100) ms = 100;
+        (void)poll(pfd, (nfds_t)(1 + npend), ms);
+        if (pfd[0].revents & POLLIN) {
+            for (;;) {
+                if (npend == 64) break;
+                int fd = tutti_socket_accept(tc->listen_fd);
+                if (fd < 0) break;
+                memset(&pend[npend], 0, sizeof(pend[npend]));
+                pend[npend].fd = fd;
+                pend[npend].since = now;
+                npend++;
+            }
+        }
+        for (int k = 0; k < npend;) {
+            tutti_tcp_pending_t *p = &pend[k];
+            int rc = tutti_socket_read_some(p->fd, &p->hello, sizeof(p->hello), &p->have);
+            const char *bad = NULL;
+            if (rc < 0) bad = "closed before completing its hello";
+            else if (rc == 0 && now - p->since > 10.0) bad = "sent no hello within 10 s";
+            else if (rc == 0) {
+                k++;
+                continue;
+            }
+            tutti_tcp_pc_t *pc = NULL;
+            int idx = 0;
+            if (!bad) {
+                const tutti_hello_t *h = &p->hello;
+                bad = tutti_hello_check(h, TUTTI_HELLO_TCP, tc->comm_id, tc->key, tc->rank, tc->nranks);
+                if (!bad) {
+                    int c = (int)(h->pad >> 8);
+                    idx = (int)(h->pad & 0xff);
+                    if (h->from >= tc->rank || !setup->use[h->from]) bad = "from a rank that does not connect here";
+                    else if (c >= tc->nchan) bad = "channel out of range";
+                    else {
+                        pc = tc->pcs[(size_t)h->from * (size_t)tc->nchan + (size_t)c];
+                        if (idx >= pc->nsocks) bad = "socket index out of range (TUTTI_TCP_NSOCKS differs?)";
+                        else if (pc->socks[idx].fd >= 0) bad = "a second connection for one socket";
+                    }
+                }
+            }
+            if (bad) {
+                TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: dropped an incoming connection: %s", bad);
+                close(p->fd);
+            } else {
+                pc->socks[idx].fd = p->fd;
+                tutti_tcp_sockopts(p->fd);
+                have++;
+            }
+            pend[k] = pend[--npend];
+        }
+    }
+out:
+    for (int k = 0; k < npend; k++) close(pend[k].fd);
+    return r;
+}
+
+tutti_result_t tutti_tcp_comm_destroy(void *tpcomm)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    if (!tc) return TUTTI_SUCCESS;
+    if (tc->pcs)
+        for (size_t k = 0; k < (size_t)tc->nranks * (size_t)tc->nchan; k++) tutti_tcp_pc_free(tc->pcs[k]);
+    free(tc->pcs);
+    free(tc->active);
+    if (tc->epfd >= 0) close(tc->epfd);
+    if (tc->listen_fd >= 0) close(tc->listen_fd);
+    free(tc);
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
+{
+    tutti_result_t r = TUTTI_SUCCESS, r2;
+    char *err = setup->err;
+    size_t errlen = setup->errlen;
+    tutti_sockaddr_t *addrs = NULL;
+    int32_t *status = NULL;
+    tutti_tcp_comm_t *tc = calloc(1, sizeof(*tc));
+    if (!tc) {
+        snprintf(err, errlen, "tcp: out of memory");
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    tc->rank = setup->rank;
+    tc->nranks = setup->nranks;
+    tc->nchan = setup->nchannels;
+    tc->comm_id = setup->comm_id;
+    tc->epfd = tc->listen_fd = -1;
+    tutti_tcp_derive_key(setup->secret, setup->comm_id, tc->key);
+    double deadline = tutti_time_now() + setup->timeout;
+    int nsocks = (int)tutti_param_int(TUTTI_P_TCP_NSOCKS);
+    size_t slot = tutti_param_size(TUTTI_P_TCP_SLOT_SIZE) & ~(size_t)63;
+    uint32_t nslots = (uint32_t)tutti_param_int(TUTTI_P_TCP_NSLOTS);
+    int any = 0;
+    for (int q = 0; q < tc->nranks; q++) any |= setup->use[q] != 0;
+
+    addrs = calloc((size_t)tc->nranks, sizeof(*addrs));
+    status = calloc((size_t)tc->nranks, sizeof(*status));
+    tc->pcs = calloc((size_t)tc->nranks * (size_t)tc->nchan, sizeof(*tc->pcs));
+    tc->active = calloc((size_t)tc->nranks * (size_t)tc->nchan, sizeof(*tc->active));
+    if (!addrs || !status || !tc->pcs || !tc->active) {
+        snprintf(err, errlen, "tcp: out of memory for %d ranks", tc->nranks);
+        r = TUTTI_ERR_NO_MEMORY;
+    }
+    /* listen (only a rank with tcp peers: the others take part in the
+     * collective steps with an empty address) */
+    tutti_sockaddr_t mine;
+    memset(&mine, 0, sizeof(mine));
+    if (r == TUTTI_SUCCESS && any) {
+        char ifname[64];
+        if (tutti_socket_pick_if(tutti_param_str(TUTTI_P_SOCKET_IFNAME), tutti_param_str(TUTTI_P_SOCKET_FAMILY),
+                                 &mine, ifname, sizeof(ifname), err, errlen) != 0) {
+            r = TUTTI_ERR_INVALID_ARGUMENT;
+        } else {
+            mine.port = 0;
+            int backlog = tc->nranks * tc->nchan * nsocks;
+            tc->listen_fd = tutti_socket_listen(&mine, backlog > 4096 ? 4096 : backlog < 16 ? 16 : backlog);
+            if (tc->listen_fd < 0) {
+                snprintf(err, errlen, "tcp: cannot listen on %s: %s", ifname, strerror(errno));
+                r = TUTTI_ERR_SYSTEM;
+            } else {
+                char abuf[80];
+                TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: listening on %s (%s), %d socket(s) per peer "
+                           "and channel",
+                           tutti_sockaddr_str(&mine, abuf, sizeof(abuf)), ifname, nsocks);
+            }
+        }
+    }
+    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
+        if (!setup->use[q]) continue;
+        for (int c = 0; c < tc->nchan; c++) {
+            tutti_tcp_pc_t *pc = tutti_tcp_pc_new(tc, q, c, nsocks, nslots, slot);
+            tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c] = pc;
+            if (!pc || !pc->rdone) {
+                snprintf(err, errlen, "tcp: out of memory for the slot rings of rank %d", q);
+                r = TUTTI_ERR_NO_MEMORY;
+                break;
+            }
+            tc->active[tc->nactive++] = pc;
+        }
+    }
+    /* addresses: every rank takes part, also after a local failure (its
+     * status below tells the others) */
+    r2 = setup->boot->allgather(setup->boot->ctx, &mine, addrs, sizeof(mine));
+    if (r2 != TUTTI_SUCCESS) {
+        if (r == TUTTI_SUCCESS) snprintf(err, errlen, "tcp: exchanging addresses failed");
+        r = r2;
+        goto out; /* the bootstrap is broken: no further collective step */
+    }
+    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
+        if (setup->use[q] && addrs[q].family == 0) {
+            snprintf(err, errlen, "tcp: rank %d has no tcp address, but rank %d wants to reach it over tcp "
+                                  "(TUTTI_TRANSPORTS differs between the ranks?)",
+                     q, tc->rank);
+            r = TUTTI_ERR_INVALID_USAGE;
+        }
+    }
+    if (r == TUTTI_SUCCESS) r = tutti_tcp_connect_up(tc, setup, addrs, deadline, err, errlen);
+    /* round 1: did every connector succeed? */
+    int32_t st = (int32_t)r;
+    r2 = setup->boot->allgather(setup->boot->ctx, &st, status, sizeof(st));
+    if (r2 != TUTTI_SUCCESS) {
+        if (r == TUTTI_SUCCESS) snprintf(err, errlen, "tcp: exchanging set-up status failed");
+        r = r == TUTTI_SUCCESS ? r2 : r;
+        goto out;
+    }
+    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
+        if (status[q] != 0) {
+            snprintf(err, errlen, "tcp: rank %d failed to connect its peers (%s); see its log", q,
+                     tutti_result_name((tutti_result_t)status[q]));
+            r = TUTTI_ERR_REMOTE;
+        }
+    }
+    if (r == TUTTI_SUCCESS) r = tutti_tcp_accept_down(tc, setup, deadline, err, errlen);
+    if (r == TUTTI_SUCCESS && tc->nactive) {
+        tc->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (tc->epfd < 0) {
+            snprintf(err, errlen, "tcp: epoll_create1: %s", strerror(errno));
+            r = TUTTI_ERR_SYSTEM;
+        }
+        for (int a = 0; r == TUTTI_SUCCESS && a < tc->nactive; a++) {
+            tutti_tcp_pc_t *pc = tc->active[a];
+            for (int i = 0; i < pc->nsocks; i++) {
+                struct epoll_event ev;
+                memset(&ev, 0, sizeof(ev));
+                ev.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP;
+                ev.data.ptr = &pc->socks[i];
+                if (epoll_ctl(tc->epfd, EPOLL_CTL_ADD, pc->socks[i].fd, &ev) != 0) {
+                    snprintf(err, errlen, "tcp: epoll_ctl: %s", strerror(errno));
+                    r = TUTTI_ERR_SYSTEM;
+                    break;
+                }
+            }
+        }
+    }
+    /* round 2: everyone up, or everyone fails */
+    st = (int32_t)r;
+    r2 = setup->boot->allgather(setup->boot->ctx, &st, status, sizeof(st));
+    if (r2 != TUTTI_SUCCESS) {
+        if (r == TUTTI_SUCCESS) snprintf(err, errlen, "tcp: exchanging set-up status failed");
+        r = r == TUTTI_SUCCESS ? r2 : r;
+        goto out;
+    }
+    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
+        if (status[q] != 0) {
+            snprintf(err, errlen, "tcp: rank %d could not set up its connections (%s); see its log", q,
+                     tutti_result_name((tutti_result_t)status[q]));
+            r = TUTTI_ERR_REMOTE;
+        }
+    }
+    if (tc->listen_fd >= 0) {
+        close(tc->listen_fd); /* everything is connected: no stranger gets in later */
+        tc->listen_fd = -1;
+    }
+out:
+    free(addrs);
+    free(status);
+    if (r != TUTTI_SUCCESS) {
+        tutti_tcp_comm_destroy(tc);
+        return r;
+    }
+    *out = tc;
+    return TUTTI_SUCCESS;
+}
