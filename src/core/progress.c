@@ -143,10 +143,14 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
         if (peer >= 0)
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
                              "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d); "
-                             "that rank may be stuck in another call, or the ranks called different collectives. "
+                             "that rank may be stuck in another call%s, or the ranks called different collectives. "
                              "Recent operations:\n%s",
                              what, comm->rank, comm->timeout, req->x.blocked_dir == 0 ? "send to" : "receive from",
-                             peer, comm->info[peer].host, req->x.blocked_chan, recent);
+                             peer, comm->info[peer].host, req->x.blocked_chan,
+                             comm->node_of_rank[peer] != comm->node_of_rank[comm->rank]
+                                 ? ", the network between the two hosts may be down"
+                                 : "",
+                             recent);
         else
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT, "%s: rank %d made no progress for %.1f s", what,
                              comm->rank, comm->timeout);
