@@ -44,6 +44,21 @@ def main():
                 human(s), statistics.median(t), statistics.median(b),
                 "%.2f" % statistics.median(mt) if mt else "n/a", "%.2f" % statistics.median(mb) if mb else "n/a",
                 "%.2fx" % statistics.median(ratio) if ratio else "n/a", "" if wrong == 0 else " (%d WRONG)" % wrong))
+    iperf = {}
+    for path in sorted(glob.glob(os.path.join(d, "iperf_*_r*.txt"))):
+        m = re.match(r"iperf_(.+)_r\d+\.txt", os.path.basename(path))
+        senders = [float(x) for x in re.findall(r"([0-9.]+) Gbits/sec\s+\d+\s+sender", open(path).read())]
+        if m and senders:
+            iperf.setdefault(m.group(1), []).append(senders)
+    if iperf:
+        print("\n### iperf3 between the same hosts (%s; medians, Gbit/s and GB/s per direction)\n" % ", ".join(
+            "%s: %d runs" % (k, len(v)) for k, v in sorted(iperf.items())))
+        print("| mode | per direction (Gbit/s) | per direction (GB/s) |")
+        print("|---|---:|---:|")
+        for k, runs in sorted(iperf.items()):
+            per_dir = statistics.median(statistics.mean(r) for r in runs)
+            print("| %s | %.2f | %.3f |" % ("one direction" if k == "uni" else "both directions at once" if k == "bidir" else k,
+                                           per_dir, per_dir / 8))
     return 0
 
 

@@ -416,7 +416,6 @@ static tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t er
     comm->engine.rank = comm->rank;
     comm->engine.nranks = p;
     comm->engine.nchan = TUTTI_NCHANNELS;
-    comm->engine.ref_min = tutti_param_int(TUTTI_P_SHM_CMA) ? tutti_param_size(TUTTI_P_SHM_CMA_MIN) : 0;
     /* every rank must choose alike, or connections would be one-sided */
     for (int q = 0; q < p; q++) {
         if (strcmp(comm->info[q].transports, comm->info[comm->rank].transports) != 0) {
@@ -506,6 +505,10 @@ static tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t er
                 l->rconn = tp->conn(tpcomm, q, c, 1);
                 l->bytes_sent = &slot->bytes;
                 l->can_ref = (tp->caps & TUTTI_TP_CAP_SEND_REF) != 0;
+                if (strcmp(tp->name, "shm") == 0)
+                    l->ref_min = tutti_param_int(TUTTI_P_SHM_CMA) ? tutti_param_size(TUTTI_P_SHM_CMA_MIN) : 0;
+                else if (strcmp(tp->name, "tcp") == 0)
+                    l->ref_min = tutti_param_size(TUTTI_P_TCP_ZCOPY_MIN);
                 /* bytes a progress-driven transport still holds must reach
                  * the kernel before an operation completes: the caller may
                  * not call in again for a long time */

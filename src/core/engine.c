@@ -73,7 +73,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     int div = (st->flags & TUTTI_STEP_FINAL) ? x->div : 0;
     int reduce = (st->flags & TUTTI_STEP_REDUCE) && (st->nrecv + (st->src ? 1 : 0)) > 1;
     int direct = !reduce && !stream && st->nrecv == 1 && !st->src && st->dst && div <= 1;
-    int by_ref = (st->flags & TUTTI_STEP_STABLE) && e->ref_min && len >= e->ref_min && !stream;
+    int stable = (st->flags & TUTTI_STEP_STABLE) != 0;
 
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
@@ -138,10 +138,17 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     const char *ref = st->dst ? st->dst + off : (st->src ? st->src + off : NULL);
     if (st->dst) out[nout++] = st->dst + off;
     int nref = 0;
+    uint32_t refmask = 0; /* bit k: send k goes by reference */
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
-        if (by_ref && ref && l->can_ref) nref++;
-        else out[nout++] = sslot[k];
+        /* a reader in another process (shm) must not race streaming
+         * stores; a socket write by this thread may follow them */
+        if (stable && ref && l->can_ref && l->ref_min && len >= l->ref_min && (!stream || l->flush)) {
+            nref++;
+            refmask |= 1u << k;
+        } else {
+            out[nout++] = sslot[k];
+        }
     }
 
     size_t esize = tutti_dtype_size(x->dtype);
@@ -166,9 +173,10 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
         }
     }
 
+    if (nref && stream) tutti_copy_fence();
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
-        if (by_ref && ref && l->can_ref) {
+        if (refmask & (1u << k)) {
             r = l->tp->send_commit_ref(l->sconn, ref, len, x->tag);
             x->refs_sent = 1;
         } else {

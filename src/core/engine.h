@@ -18,13 +18,13 @@ typedef struct tutti_link {
     void *sconn, *rconn;
     uint64_t *bytes_sent; /* per-transport counter of the owner */
     uint8_t can_ref;      /* transport offers send_commit_ref */
+    size_t ref_min;       /* send stable data by reference from this size; 0: never */
     uint8_t flush;        /* wait for send_flushed before an operation completes */
 } tutti_link_t;
 
 typedef struct tutti_engine {
     int rank, nranks, nchan;
     tutti_link_t *links; /* links[peer * nchan + chan] */
-    size_t ref_min;      /* send stable data by reference from this size; 0: never */
     int any_flush;       /* some link has flush set */
 } tutti_engine_t;
 

@@ -89,6 +89,11 @@ typedef enum {
       "TCP transport: bytes per message slot (the pipelining chunk).")         \
     X(TCP_NSLOTS, INT, "4", 2, 1024,                                           \
       "TCP transport: slots per peer, channel and direction.")                 \
+    X(TCP_ZCOPY_MIN, SIZE, "0", 0, (double)(1ULL << 40),                     \
+      "TCP transport: data that no longer changes (inputs, final results) "   \
+      "goes to the socket straight from the user's buffer, without a staging " \
+      "copy, from this slice size; 0 (the default: slower on the test VM) "   \
+      "disables.")                                                              \
     X(SOCKET_IFNAME, STRING, "", 0, 0,                                         \
       "Network interfaces to use, NCCL grammar: 'eth,ib' prefixes, '^docker' " \
       "excludes, '=eth0' exact names.  Default: the first up interface that "  \

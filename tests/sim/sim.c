@@ -142,7 +142,6 @@ sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, uns
         e->nranks = p;
         e->nchan = nchan;
         e->links = calloc((size_t)p * (size_t)nchan, sizeof(tutti_link_t));
-        e->ref_min = seed % 2 ? 1 : 0; /* half the worlds send stable data by reference */
         for (int q = 0; q < p; q++)
             for (int c = 0; c < nchan; c++) {
                 tutti_link_t *l = &e->links[(size_t)q * (size_t)nchan + (size_t)c];
@@ -150,6 +149,10 @@ sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, uns
                 l->sconn = &w->fifos[((size_t)r * (size_t)p + (size_t)q) * (size_t)nchan + (size_t)c];
                 l->rconn = &w->fifos[((size_t)q * (size_t)p + (size_t)r) * (size_t)nchan + (size_t)c];
                 l->can_ref = 1;
+                l->ref_min = seed % 2 ? 1 : 0; /* half the worlds send stable data by reference */
+                /* a quarter also flush before completing (progress-driven transports) */
+                l->flush = (seed % 4) == 3;
+                e->any_flush |= l->flush;
             }
     }
     return w;

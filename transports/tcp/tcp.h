@@ -76,6 +76,7 @@ typedef struct tutti_tcp_pc {
     size_t slot;
     char *sbuf;
     uint32_t *slen, *stag;
+    const char **sref; /* by-reference messages: the user's bytes, else NULL */
     uint64_t s_head; /* messages committed */
     char *rbuf;
     uint32_t *rlen, *rtag;

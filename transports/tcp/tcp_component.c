@@ -34,12 +34,12 @@ static tutti_result_t tutti_tcp_send_acquire(void *conn, size_t len, void **slot
     return TUTTI_SUCCESS;
 }
 
-static tutti_result_t tutti_tcp_send_commit(void *conn, size_t len, uint32_t tag)
+static tutti_result_t tutti_tcp_commit(tutti_tcp_pc_t *pc, const char *ref, size_t len, uint32_t tag)
 {
-    tutti_tcp_pc_t *pc = conn;
     uint32_t i = (uint32_t)(pc->s_head % pc->nslots);
     pc->slen[i] = (uint32_t)len;
     pc->stag[i] = tag;
+    pc->sref[i] = ref;
     pc->s_head++;
     /* send at once when the socket can take it: no poll between a small
      * message and the wire */
@@ -47,14 +47,16 @@ static tutti_result_t tutti_tcp_send_commit(void *conn, size_t len, uint32_t tag
     return TUTTI_SUCCESS;
 }
 
+static tutti_result_t tutti_tcp_send_commit(void *conn, size_t len, uint32_t tag)
+{
+    return tutti_tcp_commit(conn, NULL, len, tag);
+}
+
+/* Zero staging copy: the socket reads the user's buffer (send_flushed tells
+ * when the kernel has it all, and the engine waits for that). */
 static tutti_result_t tutti_tcp_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
 {
-    /* no single copy over TCP: the engine never asks (no SEND_REF cap) */
-    void *slot = NULL;
-    tutti_result_t r = tutti_tcp_send_acquire(conn, len, &slot);
-    if (r != TUTTI_SUCCESS) return r == TUTTI_INPROGRESS ? TUTTI_ERR_INTERNAL : r;
-    tutti_copy(slot, buf, len);
-    return tutti_tcp_send_commit(conn, len, tag);
+    return tutti_tcp_commit(conn, buf, len, tag);
 }
 
 static tutti_result_t tutti_tcp_send_flushed(void *conn)
@@ -174,7 +176,7 @@ const tutti_transport_t tutti_tcp_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "tcp",
-    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS,
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS | TUTTI_TP_CAP_SEND_REF,
     .comm_create = tutti_tcp_comm_create,
     .comm_destroy = tutti_tcp_comm_destroy,
     .conn = tutti_tcp_conn,

@@ -43,11 +43,11 @@ void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
         if (s->wdone < sizeof(s->whdr)) {
             iov[n].iov_base = (char *)&s->whdr + s->wdone;
             iov[n++].iov_len = sizeof(s->whdr) - s->wdone;
-            iov[n].iov_base = pc->sbuf + (size_t)i * pc->slot;
+            iov[n].iov_base = pc->sref[i] ? (char *)pc->sref[i] : pc->sbuf + (size_t)i * pc->slot;
             iov[n++].iov_len = s->whdr.len;
         } else {
             size_t off = s->wdone - sizeof(s->whdr);
-            iov[n].iov_base = pc->sbuf + (size_t)i * pc->slot + off;
+            iov[n].iov_base = (pc->sref[i] ? (char *)pc->sref[i] : pc->sbuf + (size_t)i * pc->slot) + off;
             iov[n++].iov_len = s->whdr.len - off;
         }
         struct msghdr mh;

@@ -63,10 +63,11 @@ static tutti_tcp_pc_t *tutti_tcp_pc_new(tutti_tcp_comm_t *tc, int peer, int chan
     pc->rbuf = malloc((size_t)nslots * slot);
     pc->slen = calloc(nslots, sizeof(uint32_t));
     pc->stag = calloc(nslots, sizeof(uint32_t));
+    pc->sref = calloc(nslots, sizeof(*pc->sref));
     pc->rlen = calloc(nslots, sizeof(uint32_t));
     pc->rtag = calloc(nslots, sizeof(uint32_t));
     pc->rdone = calloc(nslots, 1);
-    if (!pc->sbuf || !pc->rbuf || !pc->slen || !pc->stag || !pc->rlen || !pc->rtag || !pc->rdone) return pc;
+    if (!pc->sbuf || !pc->rbuf || !pc->slen || !pc->stag || !pc->sref || !pc->rlen || !pc->rtag || !pc->rdone) return pc;
     /* fault the rings in now, not on the first large message */
     memset(pc->sbuf, 0, (size_t)nslots * slot);
     memset(pc->rbuf, 0, (size_t)nslots * slot);
@@ -82,6 +83,7 @@ static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
     free(pc->rbuf);
     free(pc->slen);
     free(pc->stag);
+    free(pc->sref);
     free(pc->rlen);
     free(pc->rtag);
     free(pc->rdone);
