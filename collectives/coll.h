@@ -33,7 +33,8 @@ typedef enum {
     X(RING, ring)                                                              \
     X(TREE, tree)                                                              \
     X(RD, rd)                                                                  \
-    X(DISSEMINATION, dissemination)
+    X(DISSEMINATION, dissemination)                                            \
+    X(HIER, hier)
 
 typedef enum {
 #define TUTTI_ALGO_ENUM_(UP, low) TUTTI_ALGO_##UP,
@@ -52,6 +53,11 @@ typedef struct tutti_coll_args {
     int root;
     int rank, nranks;
     size_t esize;
+    /* the job's shape, for hierarchical algorithms: node index of every
+     * rank (NULL: one node) and the node count */
+    const int *node_of_rank;
+    int nnodes;
+    size_t small_msg; /* latency-bound up to here (0: the default, 32 KiB) */
 } tutti_coll_args_t;
 
 typedef tutti_result_t (*tutti_coll_build_fn)(tutti_sched_t *s, const tutti_coll_args_t *a);
@@ -88,9 +94,10 @@ typedef struct tutti_algo_config {
 int tutti_algo_config_parse(tutti_algo_config_t *cfg, const char *spec, size_t small_msg,
                             char *err, size_t errlen);
 
-/* The algorithm for a call of `bytes` bytes on `nranks` ranks. */
+/* The algorithm for a call of `bytes` bytes on `nranks` ranks spread over
+ * `nnodes` nodes. */
 tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes,
-                               int nranks);
+                               int nranks, int nnodes);
 
 /* ---- the algorithms ----------------------------------------------------- */
 
@@ -105,6 +112,9 @@ tutti_result_t tutti_coll_reduce_scatter_ring(tutti_sched_t *s, const tutti_coll
 tutti_result_t tutti_coll_reduce_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_reduce_tree(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_barrier_dissemination(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 
 /* Shared by the algorithms: a purely local copy (one rank, or root's own
  * block), with AVG's division when final. */

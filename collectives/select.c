@@ -32,11 +32,14 @@ static const char *const tutti_algo_names[TUTTI_NUM_ALGOS] = {
 static const tutti_coll_build_fn tutti_builders[TUTTI_NUM_COLLS][TUTTI_NUM_ALGOS] = {
     [TUTTI_COLL_ALLREDUCE] = {[TUTTI_ALGO_RING] = tutti_coll_allreduce_ring,
                               [TUTTI_ALGO_TREE] = tutti_coll_allreduce_tree,
-                              [TUTTI_ALGO_RD] = tutti_coll_allreduce_rd},
+                              [TUTTI_ALGO_RD] = tutti_coll_allreduce_rd,
+                              [TUTTI_ALGO_HIER] = tutti_coll_allreduce_hier},
     [TUTTI_COLL_BROADCAST] = {[TUTTI_ALGO_RING] = tutti_coll_broadcast_ring,
-                              [TUTTI_ALGO_TREE] = tutti_coll_broadcast_tree},
+                              [TUTTI_ALGO_TREE] = tutti_coll_broadcast_tree,
+                              [TUTTI_ALGO_HIER] = tutti_coll_broadcast_hier},
     [TUTTI_COLL_ALLGATHER] = {[TUTTI_ALGO_RING] = tutti_coll_allgather_ring,
-                              [TUTTI_ALGO_RD] = tutti_coll_allgather_rd},
+                              [TUTTI_ALGO_RD] = tutti_coll_allgather_rd,
+                              [TUTTI_ALGO_HIER] = tutti_coll_allgather_hier},
     [TUTTI_COLL_REDUCE_SCATTER] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_scatter_ring},
     [TUTTI_COLL_REDUCE] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_ring,
                            [TUTTI_ALGO_TREE] = tutti_coll_reduce_tree},
@@ -150,7 +153,7 @@ static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen
         size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
         int a = tutti_algo_from_name(p, n);
         if (a < 0) {
-            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination)",
+            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination, hier)",
                      (int)n, p, (int)elen, e);
             return -1;
         }
@@ -208,10 +211,15 @@ int tutti_algo_config_parse(tutti_algo_config_t *cfg, const char *spec, size_t s
 }
 
 tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes,
-                               int nranks)
+                               int nranks, int nnodes)
 {
     uint32_t allowed = cfg->allowed[c];
     tutti_algo_t pref = tutti_defaults[c][bytes <= cfg->small_msg ? 0 : 1];
+    /* several nodes, some with several ranks: keep the network traffic to
+     * one rank per node (unless TUTTI_ALGO says otherwise) */
+    if (nnodes > 1 && nnodes < nranks && (allowed & (1u << TUTTI_ALGO_HIER))) return TUTTI_ALGO_HIER;
+    /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
+    if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
     /* a binomial reduce needs one receive per child in one step */
     if (c == TUTTI_COLL_REDUCE && nranks > (1 << TUTTI_MAX_FAN)) allowed &= ~(1u << TUTTI_ALGO_TREE);
     if (allowed & (1u << pref)) return pref;

@@ -78,9 +78,12 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     if (!req) return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory for a request", call);
     a->rank = comm->rank;
     a->nranks = comm->nranks;
+    a->node_of_rank = comm->node_of_rank;
+    a->nnodes = comm->nnodes;
+    a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
     size_t bytes = tutti_coll_bytes(a);
-    tutti_algo_t algo = tutti_algo_select(&comm->algo, a->coll, bytes, comm->nranks);
+    tutti_algo_t algo = tutti_algo_select(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes);
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
     if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {
@@ -314,7 +317,7 @@ const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t byt
 {
     if (!coll || tutti_comm_enter(comm, "tutti_comm_algorithm", TUTTI_ENTER_ALLOW_BROKEN) != TUTTI_SUCCESS) return NULL;
     int c = tutti_coll_from_name(coll);
-    const char *name = c < 0 ? NULL : tutti_algo_name(tutti_algo_select(&comm->algo, (tutti_coll_t)c, bytes, comm->nranks));
+    const char *name = c < 0 ? NULL : tutti_algo_name(tutti_algo_select(&comm->algo, (tutti_coll_t)c, bytes, comm->nranks, comm->nnodes));
     tutti_comm_leave(comm);
     return name;
 }

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tutti_algo_config_t cfg;
         char err[512];
         if (tutti_algo_config_parse(&cfg, t, 32768, err, sizeof(err)) == 0) {
-            for (int c = 0; c < TUTTI_NUM_COLLS; c++) (void)tutti_algo_select(&cfg, (tutti_coll_t)c, size, 4);
+            for (int c = 0; c < TUTTI_NUM_COLLS; c++) (void)tutti_algo_select(&cfg, (tutti_coll_t)c, size, 4, 1);
         }
         uint64_t u;
         double d;

@@ -25,9 +25,9 @@ static tutti_comm_t comm;
 
 static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce", "barrier"};
 enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, NCOLL };
-static const char *const algos[NCOLL][4] = {
-    {"ring", "tree", "rd", NULL}, {"ring", "tree", NULL}, {"ring", "rd", NULL},
-    {"ring", NULL},               {"ring", "tree", NULL}, {"dissemination", NULL}};
+static const char *const algos[NCOLL][5] = {
+    {"ring", "tree", "rd", "hier", NULL}, {"ring", "tree", "hier", NULL}, {"ring", "rd", "hier", NULL},
+    {"ring", NULL},                       {"ring", "tree", NULL},         {"dissemination", NULL}};
 
 static void tap_line(int ok, const char *desc, const char *diag)
 {
@@ -272,7 +272,33 @@ static void check_paths(void)
         if (strcmp(all + (size_t)q * sizeof(host), host) == 0) local++;
         else remote++;
     }
+    int nhosts = 0;
+    for (int q = 0; q < np; q++) {
+        int first = 1;
+        for (int k = 0; k < q; k++)
+            if (strcmp(all + (size_t)q * sizeof(host), all + (size_t)k * sizeof(host)) == 0) first = 0;
+        nhosts += first;
+    }
     free(all);
+    /* the default choice knows the job's shape: hierarchical exactly when
+     * there are several hosts and some host has several ranks */
+    int want_hier = nhosts > 1 && nhosts < np, hier_ok = 1;
+    const char *colls[3] = {"allreduce", "broadcast", "allgather"};
+    char amsg[200] = "";
+    for (int c = 0; c < 3 && !getenv("TUTTI_ALGO"); c++) {
+        for (size_t bytes = 8; bytes <= (64u << 20); bytes *= 4096) {
+            const char *name = tutti_comm_algorithm(comm, colls[c], bytes);
+            if (!name || (strcmp(name, "hier") == 0) != want_hier) {
+                hier_ok = 0;
+                snprintf(amsg, sizeof(amsg), "%d hosts, %d ranks: %s of %zu bytes gets %s", nhosts, np, colls[c], bytes,
+                         name ? name : "(null)");
+            }
+        }
+    }
+    char adesc[160];
+    snprintf(adesc, sizeof(adesc), "default algorithms for %d host(s) x %d rank(s) are %shierarchical", nhosts, np,
+             want_hier ? "" : "not ");
+    verdict(hier_ok, amsg, adesc);
     const char *tp = getenv("TUTTI_TRANSPORTS");
     int force_tcp = tp && strcmp(tp, "tcp") == 0;
     uint64_t shm = tutti_comm_transport_bytes(comm, "shm"), tcp = tutti_comm_transport_bytes(comm, "tcp");

@@ -53,18 +53,18 @@ static void test_algo(void)
     tutti_algo_config_t c;
     char err[512];
     tap_ok(tutti_algo_config_parse(&c, "", 32768, err, sizeof(err)) == 0 && c.forced == 0, "TUTTI_ALGO '' keeps defaults");
-    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4) == TUTTI_ALGO_RD &&
-               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32768, 4) == TUTTI_ALGO_RD &&
-               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32769, 4) == TUTTI_ALGO_RING,
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 1) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32768, 4, 1) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 32769, 4, 1) == TUTTI_ALGO_RING,
            "default all-reduce: rd up to the threshold, ring above");
-    tap_ok(tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4) == TUTTI_ALGO_TREE &&
-               tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 1 << 20, 4) == TUTTI_ALGO_RING,
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4, 1) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 1 << 20, 4, 1) == TUTTI_ALGO_RING,
            "default broadcast: tree small, ring large");
     tap_ok(tutti_algo_config_parse(&c, "ring", 32768, err, sizeof(err)) == 0 && c.allowed[TUTTI_COLL_ALLREDUCE] == BIT(RING) &&
                c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING) && c.allowed[TUTTI_COLL_ALLGATHER] == BIT(RING) &&
                c.allowed[TUTTI_COLL_BARRIER] == BIT(DISSEMINATION),
            "TUTTI_ALGO 'ring' applies where ring exists, leaves barrier alone");
-    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4) == TUTTI_ALGO_RING, "forced ring wins for small messages");
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 1) == TUTTI_ALGO_RING, "forced ring wins for small messages");
     tap_ok(tutti_algo_config_parse(&c, "allreduce:tree;broadcast:ring", 32768, err, sizeof(err)) == 0 &&
                c.allowed[TUTTI_COLL_ALLREDUCE] == BIT(TREE) && c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING) &&
                c.allowed[TUTTI_COLL_REDUCE] == (BIT(RING) | BIT(TREE)),

@@ -65,6 +65,14 @@ static int run_case(const sched_case_t *c)
     if (!worlds[c->nslots][si]) worlds[c->nslots][si] = sim_create(p, 2, c->nslots, c->slot, c->seed);
     sim_world_t *w = worlds[c->nslots][si];
     tutti_coll_build_fn build = tutti_coll_builder(c->coll, c->algo);
+    /* hierarchical algorithms see a job shape that rotates with the seed:
+     * one node, nodes of 2 consecutive ranks, ranks dealt round-robin over
+     * 3 nodes (not contiguous), nodes of 3 (the last one smaller) */
+    int *node = malloc(sizeof(int) * (size_t)p), nnodes = 1, shape = c->algo == TUTTI_ALGO_HIER ? (int)(c->seed % 4) : 0;
+    for (int r = 0; r < p; r++) {
+        node[r] = shape == 1 ? r / 2 : shape == 2 ? r % 3 : shape == 3 ? r / 3 : 0;
+        if (node[r] + 1 > nnodes) nnodes = node[r] + 1;
+    }
     for (int r = 0; r < p; r++) {
         rbuf[r] = malloc(rn * es + 16);
         memset(rbuf[r], 0xa5, rn * es + 16);
@@ -91,7 +99,8 @@ static int run_case(const sched_case_t *c)
         if (c->coll == TUTTI_COLL_BROADCAST && r != c->root && !c->inplace) send = NULL;
         if (c->coll == TUTTI_COLL_REDUCE && r != c->root && !c->inplace) recv = NULL;
         tutti_coll_args_t a = {.coll = c->coll, .sendbuf = send, .recvbuf = recv, .count = c->count,
-                               .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es};
+                               .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es,
+                               .node_of_rank = shape ? node : NULL, .nnodes = nnodes};
         tutti_sched_init(&xs[r].sched, c->slot, es, 2);
         if (c->count > 0 || c->coll == TUTTI_COLL_BARRIER) {
             if (build(&xs[r].sched, &a) != TUTTI_SUCCESS) {
@@ -159,6 +168,7 @@ static int run_case(const sched_case_t *c)
     free(xs);
     free(xp);
     free(want);
+    free(node);
     return ok;
 }
 
