@@ -216,8 +216,12 @@ tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, s
     uint32_t allowed = cfg->allowed[c];
     tutti_algo_t pref = tutti_defaults[c][bytes <= cfg->small_msg ? 0 : 1];
     /* several nodes, some with several ranks: keep the network traffic to
-     * one rank per node (unless TUTTI_ALGO says otherwise) */
-    if (nnodes > 1 && nnodes < nranks && (allowed & (1u << TUTTI_ALGO_HIER))) return TUTTI_ALGO_HIER;
+     * one rank per node (unless TUTTI_ALGO says otherwise).  Not for
+     * all-gather: its gather and full-buffer broadcast inside the node cost
+     * more than they save (measured 1.1-3x slower than ring or rd on 2
+     * simulated hosts x 2 ranks, perf/README.md); it stays selectable. */
+    if (nnodes > 1 && nnodes < nranks && (allowed & (1u << TUTTI_ALGO_HIER)) && c != TUTTI_COLL_ALLGATHER)
+        return TUTTI_ALGO_HIER;
     /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
     if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
     /* a binomial reduce needs one receive per child in one step */

@@ -39,8 +39,11 @@ typedef struct {
 } opts_t;
 
 static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce"};
-static const char *const algos[PERF_NCOLL][4] = {
-    {"ring", "tree", "rd", NULL}, {"ring", "tree", NULL}, {"ring", "rd", NULL}, {"ring", NULL}, {"ring", "tree", NULL}};
+static const char *const algos[PERF_NCOLL][5] = {{"ring", "tree", "rd", "hier", NULL},
+                                                    {"ring", "tree", "hier", NULL},
+                                                    {"ring", "rd", "hier", NULL},
+                                                    {"ring", NULL},
+                                                    {"ring", "tree", NULL}};
 static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg"};
 static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
                                                           "half", "bfloat16", "float", "double"};
@@ -577,8 +580,8 @@ static void sweep_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int 
     size_t es = tutti_datatype_size((tutti_datatype_t)dt);
     size_t count = perf_count(coll, bytes, es, np);
     size_t realbytes = count * es;
-    double times[4] = {0};
-    long wrong[4] = {0};
+    double times[5] = {0};
+    long wrong[5] = {0};
     long oob = 0;
     int n = 0, best = 0;
     for (; algos[coll][n]; n++) {

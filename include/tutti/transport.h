@@ -53,6 +53,7 @@ typedef enum {
 #define TUTTI_TP_CAP_INTERNODE (1u << 1) /* reaches ranks on other nodes */
 #define TUTTI_TP_CAP_NEEDS_PROGRESS (1u << 2) /* progress() must be called to move bytes */
 #define TUTTI_TP_CAP_SEND_REF (1u << 3) /* send_commit_ref: single-copy messages */
+#define TUTTI_TP_CAP_BLOCK (1u << 4)    /* block: a wait the kernel can wake */
 
 /* recv_read's tag argument that accepts any tag. */
 #define TUTTI_TAG_ANY 0xffffffffu
@@ -143,6 +144,12 @@ typedef struct tutti_transport {
      * communicator failed with `result` (why: one line), so ranks waiting on
      * it fail at once instead of at their deadline. */
     tutti_result_t (*announce_failure)(void *tpcomm, tutti_result_t result, const char *why);
+
+    /* Optional (TUTTI_TP_CAP_BLOCK, else a stub): sleeps in the kernel until
+     * this transport may have work (bytes arrived, room to send) or
+     * timeout_ms passed, so that a rank waiting on the network leaves its
+     * CPU to others instead of polling. */
+    tutti_result_t (*block)(void *tpcomm, int timeout_ms);
 } tutti_transport_t;
 
 #ifdef __cplusplus

@@ -205,12 +205,13 @@ void tutti_comm_local_info(tutti_rank_info_t *info)
     static const uint8_t key[16] = {'t', 'u', 't', 't', 'i', '-', 'h', 'o', 's', 't', 'i', 'd'};
     char id[512], host[256] = "?", boot[64], ipc[64] = "";
     memset(info, 0, sizeof(*info));
+    tutti_read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
+    info->kernelid = tutti_siphash(key, boot, strlen(boot));
     gethostname(host, sizeof(host) - 1);
     const char *override = tutti_param_str(TUTTI_P_HOSTID);
     if (override[0]) {
         snprintf(id, sizeof(id), "override:%s", override);
     } else {
-        tutti_read_small("/proc/sys/kernel/random/boot_id", boot, sizeof(boot));
         ssize_t n = readlink("/proc/self/ns/ipc", ipc, sizeof(ipc) - 1);
         ipc[n > 0 ? n : 0] = '\0';
         snprintf(id, sizeof(id), "%s|%s|%s", host, boot, ipc);
@@ -579,17 +580,21 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
         int64_t spin = tutti_param_int(TUTTI_P_SPIN);
         uint64_t any[16] = {0};
         int ncpu = 0;
+        /* ranks under one kernel share its CPUs, also when they are on
+         * different "nodes" (containers, network namespaces) */
+        int sharing = 0;
         for (int q = 0; q < comm->nranks; q++) {
-            if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) continue;
+            if (comm->info[q].kernelid != comm->info[comm->rank].kernelid) continue;
+            sharing++;
             for (int w = 0; w < 16; w++) any[w] |= comm->info[q].cpus[w];
         }
         for (int w = 0; w < 16; w++) ncpu += __builtin_popcountll(any[w]);
         if (ncpu == 0) ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-        comm->oversubscribed = comm->local_size > ncpu;
+        comm->oversubscribed = sharing > ncpu;
         comm->spin = spin >= 0 ? (uint32_t)spin : (comm->oversubscribed ? 0 : 2000);
         if (comm->oversubscribed)
-            TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "%d ranks on this node share %d CPUs: waits yield at once",
-                       comm->local_size, ncpu);
+            TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "%d ranks on this machine share %d CPUs: waits yield at once",
+                       sharing, ncpu);
     }
     comm->nt_threshold = tutti_param_size(TUTTI_P_NT_THRESHOLD);
     if (comm->nt_threshold == 0) {

@@ -54,6 +54,7 @@ typedef struct {
 /* Per-rank facts exchanged at init. */
 typedef struct {
     uint64_t hostid; /* hash of host name, boot id and IPC namespace */
+    uint64_t kernelid; /* hash of the boot id: ranks that share CPUs */
     char host[48];
     int32_t pid;
     uint32_t pad;

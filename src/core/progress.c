@@ -224,6 +224,20 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
     return TUTTI_SUCCESS;
 }
 
+/* Done spinning and waiting on a peer behind a transport the kernel can
+ * wake (TCP): sleep in the kernel for up to a millisecond instead of
+ * polling, so that ranks sharing the CPUs get them.  1 if it slept. */
+static int tutti_comm_block(tutti_comm_t comm)
+{
+    struct tutti_request *h = comm->head;
+    if (!h || h->x.blocked_peer < 0 || h->x.blocked_peer >= comm->nranks) return 0;
+    tutti_link_t *l = tutti_engine_link(&comm->engine, h->x.blocked_peer, h->x.blocked_chan < 0 ? 0 : h->x.blocked_chan);
+    if (!l->tp || !(l->tp->caps & TUTTI_TP_CAP_BLOCK)) return 0;
+    for (int t = 0; t < comm->ntps; t++)
+        if (comm->tps[t].tp == l->tp) return l->tp->block(comm->tps[t].tpcomm, 1) == TUTTI_SUCCESS;
+    return 0;
+}
+
 tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
 {
     tutti_backoff_t bo;
@@ -247,7 +261,8 @@ tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
             comm->dumped = want;
             tutti_recorder_log(&comm->fr, comm->rank, "SIGUSR1");
         }
+        int slept = bo.polls >= bo.spin && tutti_comm_block(comm);
         pthread_mutex_unlock(&comm->lock);
-        tutti_backoff_wait(&bo);
+        if (!slept) tutti_backoff_wait(&bo);
     }
 }

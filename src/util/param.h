@@ -58,8 +58,8 @@ typedef enum {
       "algorithm (tree, recursive doubling) when no algorithm is forced.")     \
     X(SPIN, INT, "-1", -1, 1e9,                                                \
       "Polls of a wait loop before it starts yielding the CPU "                \
-      "(sched_yield); 0 yields at once.  -1: 2000, or 0 when the node's "      \
-      "ranks outnumber the CPUs their affinity masks cover together.")        \
+      "(sched_yield); 0 yields at once.  -1: 2000, or 0 when the ranks under " \
+      "one kernel outnumber the CPUs their affinity masks cover together.")   \
     X(NT_THRESHOLD, SIZE, "0", 0, (double)(1ULL << 50),                        \
       "Calls moving at least this many bytes per rank write their results "   \
       "with non-temporal stores (no read-for-ownership, no cache "             \

@@ -283,9 +283,9 @@ static void check_paths(void)
     /* the default choice knows the job's shape: hierarchical exactly when
      * there are several hosts and some host has several ranks */
     int want_hier = nhosts > 1 && nhosts < np, hier_ok = 1;
-    const char *colls[3] = {"allreduce", "broadcast", "allgather"};
+    const char *colls[2] = {"allreduce", "broadcast"}; /* all-gather stays flat */
     char amsg[200] = "";
-    for (int c = 0; c < 3 && !getenv("TUTTI_ALGO"); c++) {
+    for (int c = 0; c < 2 && !getenv("TUTTI_ALGO"); c++) {
         for (size_t bytes = 8; bytes <= (64u << 20); bytes *= 4096) {
             const char *name = tutti_comm_algorithm(comm, colls[c], bytes);
             if (!name || (strcmp(name, "hier") == 0) != want_hier) {
@@ -296,7 +296,7 @@ static void check_paths(void)
         }
     }
     char adesc[160];
-    snprintf(adesc, sizeof(adesc), "default algorithms for %d host(s) x %d rank(s) are %shierarchical", nhosts, np,
+    snprintf(adesc, sizeof(adesc), "default all-reduce and broadcast for %d host(s), %d rank(s) are %shierarchical", nhosts, np,
              want_hier ? "" : "not ");
     verdict(hier_ok, amsg, adesc);
     const char *tp = getenv("TUTTI_TRANSPORTS");

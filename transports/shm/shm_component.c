@@ -258,6 +258,14 @@ fail:
     return r;
 }
 
+/* Shared memory has nothing the kernel could wake a waiter on. */
+static tutti_result_t tutti_shm_block(void *tpcomm, int timeout_ms)
+{
+    (void)tpcomm;
+    (void)timeout_ms;
+    return TUTTI_ERR_UNSUPPORTED;
+}
+
 const tutti_transport_t tutti_shm_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
@@ -278,4 +286,5 @@ const tutti_transport_t tutti_shm_transport = {
     .peer_check = tutti_shm_peer_check,
     .announce_failure = tutti_shm_announce_failure,
     .publish_state = tutti_shm_publish_state,
+    .block = tutti_shm_block,
 };

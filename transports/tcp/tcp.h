@@ -109,5 +109,8 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s);
 void tutti_tcp_pc_fail(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 tutti_result_t tutti_tcp_progress(void *tpcomm);
+/* epoll with a timeout, then the I/O that became possible */
+tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms);
+tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms);
 
 #endif

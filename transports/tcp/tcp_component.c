@@ -176,7 +176,8 @@ const tutti_transport_t tutti_tcp_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "tcp",
-    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS | TUTTI_TP_CAP_SEND_REF,
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS | TUTTI_TP_CAP_SEND_REF |
+            TUTTI_TP_CAP_BLOCK,
     .comm_create = tutti_tcp_comm_create,
     .comm_destroy = tutti_tcp_comm_destroy,
     .conn = tutti_tcp_conn,
@@ -192,4 +193,5 @@ const tutti_transport_t tutti_tcp_transport = {
     .peer_check = tutti_tcp_peer_check,
     .announce_failure = tutti_tcp_announce_failure,
     .publish_state = tutti_tcp_publish_state,
+    .block = tutti_tcp_block,
 };

@@ -148,11 +148,32 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
     }
 }
 
-tutti_result_t tutti_tcp_progress(void *tpcomm)
+tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms)
 {
     tutti_tcp_comm_t *tc = tpcomm;
+    if (tc->epfd < 0) return TUTTI_SUCCESS;
+    /* a socket with work already known needs no sleep */
+    for (int a = 0; a < tc->nactive; a++) {
+        tutti_tcp_pc_t *pc = tc->active[a];
+        for (int i = 0; i < pc->nsocks; i++) {
+            tutti_tcp_sock_t *s = &pc->socks[i];
+            if ((s->writable && s->wmsg < pc->s_head) ||
+                (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed))
+                return TUTTI_SUCCESS;
+        }
+    }
+    return tutti_tcp_poll(tc, timeout_ms);
+}
+
+tutti_result_t tutti_tcp_progress(void *tpcomm)
+{
+    return tutti_tcp_poll(tpcomm, 0);
+}
+
+tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms)
+{
     struct epoll_event ev[64];
-    int n = epoll_wait(tc->epfd, ev, 64, 0);
+    int n = epoll_wait(tc->epfd, ev, 64, timeout_ms);
     for (int k = 0; k < n; k++) {
         tutti_tcp_sock_t *s = ev[k].data.ptr;
         if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s->readable = 1;
