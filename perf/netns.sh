@@ -6,7 +6,9 @@
 # link's own throughput measured by iperf3 in the same session (one
 # direction, then both at once, since an all-reduce sends both ways).
 #   float32 sum all-reduce: 8 B latency (2000 iterations), then 64 KiB ..
-#   256 MiB (x2 steps), results checked, REPS runs each.
+#   256 MiB (x2 steps), results checked, REPS runs each; then the algorithm
+#   sweep (--sweep) of all-reduce, broadcast and all-gather on 2 hosts x 2
+#   ranks, hierarchical against flat.
 # Needs root (namespaces), iperf3 and Open MPI.  Prints progress on stderr.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,6 +39,13 @@ for r in $(seq "$reps"); do
     echo "[netns] bandwidth run $r" >&2
     tt_mpirun "$hf" 2 perf/all_reduce_perf -b 64K -e 256M -f 2 -n 10 -w 3 -c 1 --mpi \
         -J "$out/all_reduce_np2_r$r.json" >"$out/all_reduce_np2_r$r.txt" 2>/dev/null
+done
+# the algorithm sweep on 2 hosts x 2 ranks (hierarchical against flat)
+hf22=$(tt_hostfile "node1:2 node2:2")
+for b in all_reduce broadcast all_gather; do
+    echo "[netns] sweep $b, 2 hosts x 2 ranks" >&2
+    tt_mpirun "$hf22" 4 perf/${b}_perf -b 8 -e 64M -f 8 -n 10 -w 3 --sweep \
+        -J "$out/sweep_${b}_2x2.json" >"$out/sweep_${b}_2x2.txt" 2>/dev/null
 done
 echo "[netns] wrote $out" >&2
 "${PYTHON:-python3}" perf/summarize.py "$out" >"$out/summary.md"

@@ -689,8 +689,14 @@ tutti_result_t tutti_comm_destroy(tutti_comm_t comm)
     __atomic_store_n(&comm->magic, TUTTI_COMM_DESTROYED, __ATOMIC_SEQ_CST);
     /* wait for any other thread still inside a call to leave */
     while (__atomic_load_n(&comm->active, __ATOMIC_SEQ_CST) > 1) sched_yield();
-    TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "communicator %016llx destroyed",
-               (unsigned long long)comm->comm_id);
+    if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT)) {
+        char bytes[160] = "";
+        for (int t = 0; t < comm->ntps; t++)
+            snprintf(bytes + strlen(bytes), sizeof(bytes) - strlen(bytes), "%s%s %llu", t ? ", " : "",
+                     comm->tps[t].tp->name, (unsigned long long)comm->tps[t].bytes);
+        TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "communicator %016llx destroyed; bytes sent by transport: %s",
+                   (unsigned long long)comm->comm_id, comm->ntps ? bytes : "none");
+    }
     tutti_comm_free(comm, TUTTI_COMM_DESTROYED);
     return first;
 }
