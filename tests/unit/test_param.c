@@ -70,15 +70,32 @@ static void test_algo(void)
                c.allowed[TUTTI_COLL_REDUCE] == (BIT(RING) | BIT(TREE)),
            "TUTTI_ALGO 'allreduce:tree;broadcast:ring'");
     tap_ok(tutti_algo_config_parse(&c, "^tree", 32768, err, sizeof(err)) == 0 &&
-               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING),
+               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD) | BIT(HIER)) &&
+               c.allowed[TUTTI_COLL_BROADCAST] == (BIT(RING) | BIT(HIER)),
            "TUTTI_ALGO '^tree' excludes tree everywhere");
+    /* the job's shape: hierarchical where several nodes have several ranks */
+    tutti_algo_config_parse(&c, "", 32768, err, sizeof(err));
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 2) == TUTTI_ALGO_HIER &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 1 << 26, 16, 2) == TUTTI_ALGO_HIER &&
+               tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4, 2) == TUTTI_ALGO_HIER,
+           "2 nodes x 2 ranks: all-reduce and broadcast are hierarchical at every size");
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 4) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 1) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLGATHER, 1 << 20, 4, 2) == TUTTI_ALGO_RING &&
+               tutti_algo_select(&c, TUTTI_COLL_REDUCE, 1 << 20, 4, 2) == TUTTI_ALGO_RING,
+           "one rank per node, one node, all-gather and the rest: flat");
+    tutti_algo_config_parse(&c, "allreduce:ring", 32768, err, sizeof(err));
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 2) == TUTTI_ALGO_RING, "TUTTI_ALGO=allreduce:ring beats the shape");
+    tutti_algo_config_parse(&c, "allgather:hier", 32768, err, sizeof(err));
+    tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLGATHER, 8, 4, 1) == TUTTI_ALGO_HIER,
+           "TUTTI_ALGO=allgather:hier gets it, even on one node");
     tap_ok(tutti_algo_config_parse(&c, " allreduce:ring,rd ; reduce:TREE ", 32768, err, sizeof(err)) == 0 &&
                c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_REDUCE] == BIT(TREE),
            "TUTTI_ALGO with spaces, lists and upper case");
     struct { const char *spec, *needle; } bad[] = {
         {"allreduce:foo", "foo"},        {"foo", "foo"},
         {"allgather:tree", "tree"},      {"bogus:ring", "bogus"},
-        {"allreduce:^ring,tree,rd", "without any"}, {"reduce_scatter:^ring", "without any"},
+        {"allreduce:^ring,tree,rd,hier", "without any"}, {"reduce_scatter:^ring", "without any"},
         {"allreduce:", "no algorithm"},  {":ring", "collective"},
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
