@@ -258,6 +258,58 @@ static void run_overlap(void)
     verdict(ok, err, "8 nonblocking collectives outstanding (mixed kinds, sizes, types), waited in shuffled order, 10 rounds");
 }
 
+/* A rank that destroys its communicator right after the last collective
+ * while a peer still polls for that collective's last bytes: the peer must
+ * complete (its bytes were sent before the destroy's goodbye), not fail.
+ * Odd ranks poll with tutti_test and sleep between polls; 30 rounds, each
+ * on a fresh communicator split from the world. */
+static void run_destroy_race(void)
+{
+    size_t n = 1u << 20;
+    float *b = malloc(n * sizeof(float));
+    int ok = b != NULL;
+    char err[400] = "";
+    for (int round = 0; round < 30 && ok; round++) {
+        tutti_comm_t sub;
+        tutti_result_t r = tutti_comm_split(comm, 0, me, &sub);
+        if (r != TUTTI_SUCCESS) {
+            snprintf(err, sizeof(err), "round %d: split: %s", round, tutti_comm_last_error(comm));
+            ok = 0;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) b[i] = (float)(me + 1);
+        tutti_request_t req;
+        r = tutti_iallreduce(b, b, n, TUTTI_FLOAT32, TUTTI_SUM, sub, &req);
+        if (r == TUTTI_SUCCESS && me % 2) {
+            int done = 0;
+            while (r == TUTTI_SUCCESS && !done) {
+                r = tutti_test(req, &done);
+                if (!done) usleep(300);
+            }
+        } else if (r == TUTTI_SUCCESS) {
+            r = tutti_wait(req);
+        }
+        float want = (float)np * (float)(np + 1) / 2.0f;
+        if (r != TUTTI_SUCCESS) {
+            snprintf(err, sizeof(err), "round %d: %s: %s", round, tutti_result_name(r), tutti_comm_last_error(sub));
+            ok = 0;
+        } else if (b[0] != want || b[n - 1] != want) {
+            snprintf(err, sizeof(err), "round %d: got %g, want %g", round, (double)b[0], (double)want);
+            ok = 0;
+        }
+        if (tutti_comm_destroy(sub) != TUTTI_SUCCESS && ok) {
+            snprintf(err, sizeof(err), "round %d: destroy: %s", round, tutti_comm_last_error(NULL));
+            ok = 0;
+        }
+        /* a round where one rank failed must not start the next */
+        int all = 0;
+        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+        if (!all) break;
+    }
+    free(b);
+    verdict(ok, err, "destroy at once after the last collective while a peer still polls (30 rounds)");
+}
+
 /* Which transport carried the bytes: peers on this host (by host name; a
  * namespace host has its own) must have used shm, peers on other hosts tcp,
  * unless TUTTI_TRANSPORTS forces one.  Exact zero / nonzero per transport. */
@@ -334,6 +386,7 @@ int main(int argc, char **argv)
         verdict(rank == me && size == np, "rank/size differ from MPI's", "each process keeps its MPI rank");
         run_matrix(big);
         run_overlap();
+        run_destroy_race();
         check_paths();
         verdict(tutti_comm_destroy(comm) == TUTTI_SUCCESS, tutti_comm_last_error(NULL), "destroy");
     }

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
     char name[32];
     snprintf(name, sizeof(name), "rank %d", victim);
     int ok = (r == TUTTI_ERR_REMOTE || r == TUTTI_ERR_TIMEOUT) && strstr(msg, name) && took < 10;
+    if (!ok) printf("# rank %d: %s after %.3f s: %s\n", me, tutti_result_name(r), took, msg);
     tutti_result_t async = TUTTI_SUCCESS;
     tutti_comm_get_async_error(comm, &async);
     int async_ok = async == r;

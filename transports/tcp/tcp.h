@@ -57,6 +57,7 @@ typedef struct tutti_tcp_sock {
     struct tutti_tcp_pc *pc;
     int readable, writable; /* edge-triggered: may have work left */
     int closed;             /* an error report went out: nothing more is written */
+    int rclosed;            /* EOF or the peer's error report: nothing more arrives */
     /* writing message wmsg (wdone bytes of header + payload sent) */
     uint64_t wmsg;
     size_t wdone;
@@ -65,6 +66,7 @@ typedef struct tutti_tcp_sock {
     uint64_t rmsg;
     size_t rdone;
     tutti_tcp_hdr_t rhdr;
+    char rtext[192]; /* an error report's text while it arrives */
 } tutti_tcp_sock_t;
 
 /* One peer and channel: its sockets and both directions' slot rings. */
@@ -82,9 +84,15 @@ typedef struct tutti_tcp_pc {
     uint32_t *rlen, *rtag;
     uint8_t *rdone;
     uint64_t r_head, r_tail; /* received in order / released */
-    int failed;
+    int failed; /* unusable now: every call fails with failed_code, why */
     tutti_result_t failed_code;
     char why[200];
+    /* The peer stopped (its error report, or a socket's EOF): messages that
+     * arrived before still count; the pc fails when it needs one that can no
+     * longer come, or must send. */
+    int ended, end_reported; /* end_reported: the reason is the peer's own report */
+    tutti_result_t end_code;
+    char end_why[200];
 } tutti_tcp_pc_t;
 
 typedef struct tutti_tcp_comm {
@@ -97,6 +105,7 @@ typedef struct tutti_tcp_comm {
     tutti_tcp_pc_t **active; /* every pc, for progress */
     int nactive;
     char host[64]; /* this rank's interface, for messages */
+    int announced; /* a failure report went out: the first one is the root cause */
 } tutti_tcp_comm_t;
 
 /* tcp_setup.c */
@@ -108,6 +117,10 @@ void tutti_tcp_sock_write(tutti_tcp_sock_t *s);
 void tutti_tcp_sock_read(tutti_tcp_sock_t *s);
 void tutti_tcp_pc_fail(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void tutti_tcp_pc_end(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* ended and a call needs the peer: becomes failed; returns failed */
+int tutti_tcp_pc_end_fails(tutti_tcp_pc_t *pc);
 tutti_result_t tutti_tcp_progress(void *tpcomm);
 /* epoll with a timeout, then the I/O that became possible */
 tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms);

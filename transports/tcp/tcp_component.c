@@ -25,7 +25,8 @@ static tutti_result_t tutti_tcp_failure(const tutti_tcp_pc_t *pc)
 static tutti_result_t tutti_tcp_send_acquire(void *conn, size_t len, void **slot)
 {
     tutti_tcp_pc_t *pc = conn;
-    if (pc->failed) return tutti_tcp_failure(pc);
+    (void)len;
+    if (pc->failed || tutti_tcp_pc_end_fails(pc)) return tutti_tcp_failure(pc); /* it reads no more */
     if (pc->s_head - tutti_tcp_s_tail(pc) >= pc->nslots) {
         for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_write(&pc->socks[i]);
         if (pc->s_head - tutti_tcp_s_tail(pc) >= pc->nslots) return TUTTI_INPROGRESS;
@@ -62,8 +63,9 @@ static tutti_result_t tutti_tcp_send_commit_ref(void *conn, const void *buf, siz
 static tutti_result_t tutti_tcp_send_flushed(void *conn)
 {
     tutti_tcp_pc_t *pc = conn;
-    if (pc->failed) return tutti_tcp_failure(pc);
-    return tutti_tcp_s_tail(pc) >= pc->s_head ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
+    if (tutti_tcp_s_tail(pc) >= pc->s_head) return TUTTI_SUCCESS; /* all in the kernel */
+    if (pc->failed || tutti_tcp_pc_end_fails(pc)) return tutti_tcp_failure(pc);
+    return TUTTI_INPROGRESS;
 }
 
 static tutti_result_t tutti_tcp_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
@@ -73,7 +75,12 @@ static tutti_result_t tutti_tcp_recv_acquire(void *conn, const void **slot, size
         if (pc->failed) return tutti_tcp_failure(pc);
         for (int i = 0; i < pc->nsocks; i++)
             if (pc->socks[i].readable) tutti_tcp_sock_read(&pc->socks[i]);
-        if (pc->r_head == pc->r_tail) return pc->failed ? tutti_tcp_failure(pc) : TUTTI_INPROGRESS;
+        if (pc->r_head == pc->r_tail) {
+            /* the next message comes on socket r_head mod n: if that one is
+             * closed, it never will */
+            if (pc->socks[pc->r_head % (uint64_t)pc->nsocks].rclosed) tutti_tcp_pc_end_fails(pc);
+            return pc->failed ? tutti_tcp_failure(pc) : TUTTI_INPROGRESS;
+        }
     }
     uint32_t i = (uint32_t)(pc->r_tail % pc->nslots);
     *slot = pc->rbuf + (size_t)i * pc->slot;
@@ -124,9 +131,11 @@ static tutti_result_t tutti_tcp_peer_check(void *conn, uint64_t seq, uint32_t ta
     (void)seq;
     (void)tag;
     if (!pc->failed) {
-        /* pick up a close or an error report that arrived meanwhile */
+        /* pick up a close or an error report that arrived meanwhile; the
+         * caller is stalled on this peer, so a peer that stopped is the
+         * reason */
         for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_read(&pc->socks[i]);
-        if (!pc->failed) return TUTTI_SUCCESS;
+        if (!tutti_tcp_pc_end_fails(pc)) return TUTTI_SUCCESS;
     }
     snprintf(why, whylen, "%s", pc->why);
     return tutti_tcp_failure(pc);
@@ -136,7 +145,8 @@ static tutti_result_t tutti_tcp_peer_check(void *conn, uint64_t seq, uint32_t ta
 static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t result, const char *why)
 {
     tutti_tcp_comm_t *tc = tpcomm;
-    if (!tc) return TUTTI_SUCCESS;
+    if (!tc || tc->announced) return TUTTI_SUCCESS;
+    tc->announced = 1;
     size_t len = why ? strlen(why) : 0;
     if (len > 180) len = 180;
     for (int a = 0; a < tc->nactive; a++) {

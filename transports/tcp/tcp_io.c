@@ -25,6 +25,29 @@ void tutti_tcp_pc_fail(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt,
     TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, pc->tc->rank, "tcp: rank %d: %s", pc->peer, pc->why);
 }
 
+void tutti_tcp_pc_end(tutti_tcp_pc_t *pc, tutti_result_t code, const char *fmt, ...)
+{
+    if (pc->ended) return; /* the first reason is the real one (a report comes before its EOF) */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pc->end_why, sizeof(pc->end_why), fmt, ap);
+    va_end(ap);
+    pc->ended = 1;
+    pc->end_code = code;
+    TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, pc->tc->rank, "tcp: rank %d channel %d: %s", pc->peer, pc->chan, pc->end_why);
+}
+
+int tutti_tcp_pc_end_fails(tutti_tcp_pc_t *pc)
+{
+    if (!pc->failed && pc->ended) {
+        snprintf(pc->why, sizeof(pc->why), "%s", pc->end_why);
+        pc->failed = 1;
+        pc->failed_code = pc->end_code;
+        TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, pc->tc->rank, "tcp: rank %d: %s", pc->peer, pc->why);
+    }
+    return pc->failed;
+}
+
 /* Writes what it can of the messages that go on socket s. */
 void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
 {
@@ -79,7 +102,7 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
 {
     tutti_tcp_pc_t *pc = s->pc;
     for (;;) {
-        if (pc->failed) return;
+        if (pc->failed || s->rclosed) return;
         if (s->rmsg - pc->r_tail >= pc->nslots) return; /* no slot: stop; retried after a release */
         char *dst;
         size_t want;
@@ -88,7 +111,7 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
             want = sizeof(s->rhdr) - s->rdone;
         } else {
             size_t off = s->rdone - sizeof(s->rhdr);
-            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) dst = pc->why + off;
+            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) dst = s->rtext + off;
             else dst = pc->rbuf + (size_t)(s->rmsg % pc->nslots) * pc->slot + off;
             want = s->rhdr.len - off;
         }
@@ -99,13 +122,15 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
                 s->readable = 0;
                 return;
             }
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost: %s", pc->peer, strerror(errno));
+            s->rclosed = 1;
+            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost: %s", pc->peer, strerror(errno));
             return;
         }
         if (want && r == 0) {
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d closed (its process ended or its "
-                                                    "communicator was destroyed)",
-                              pc->peer);
+            s->rclosed = 1;
+            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d closed (its process ended or its "
+                                                   "communicator was destroyed)",
+                             pc->peer);
             return;
         }
         s->rdone += (size_t)r;
@@ -116,7 +141,7 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
                 return;
             }
             if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
-                if (s->rhdr.len >= sizeof(pc->why)) {
+                if (s->rhdr.len >= sizeof(s->rtext)) {
                     tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent an oversized error report", pc->peer);
                     return;
                 }
@@ -128,14 +153,14 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
         }
         if (s->rdone < sizeof(s->rhdr) || s->rdone < sizeof(s->rhdr) + s->rhdr.len) continue;
         if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
-            /* the peer failed and said why (announce_failure) */
-            char text[sizeof(pc->why)];
-            memcpy(text, pc->why, s->rhdr.len);
-            text[s->rhdr.len] = '\0';
-            snprintf(pc->why, sizeof(pc->why), "it reported: %.180s", text);
-            pc->failed = 1;
-            pc->failed_code = (tutti_result_t)(int32_t)s->rhdr.tag;
-            if (pc->failed_code != TUTTI_ERR_MISMATCH) pc->failed_code = TUTTI_ERR_REMOTE;
+            /* the peer stopped and said why (announce_failure): what it
+             * sent before on the other sockets still counts */
+            s->rtext[s->rhdr.len] = '\0';
+            tutti_result_t code = (tutti_result_t)(int32_t)s->rhdr.tag;
+            s->rclosed = 1;
+            if (!pc->end_reported) pc->ended = 0; /* a report says more than an EOF seen before it */
+            pc->end_reported = 1;
+            tutti_tcp_pc_end(pc, code == TUTTI_ERR_MISMATCH ? code : TUTTI_ERR_REMOTE, "it reported: %.180s", s->rtext);
             return;
         }
         uint32_t i = (uint32_t)(s->rmsg % pc->nslots);
@@ -158,7 +183,7 @@ tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms)
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
             if ((s->writable && s->wmsg < pc->s_head) ||
-                (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed))
+                (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed && !s->rclosed))
                 return TUTTI_SUCCESS;
         }
     }

@@ -41,6 +41,22 @@ static void tutti_tcp_derive_key(const uint8_t secret[16], uint64_t comm_id, uin
     tutti_siphash_mac(secret, in, sizeof(in), key);
 }
 
+static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
+{
+    if (!pc) return;
+    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++)
+        if (pc->socks[i].fd >= 0) close(pc->socks[i].fd);
+    free(pc->sbuf);
+    free(pc->rbuf);
+    free(pc->slen);
+    free(pc->stag);
+    free(pc->sref);
+    free(pc->rlen);
+    free(pc->rtag);
+    free(pc->rdone);
+    free(pc);
+}
+
 static tutti_tcp_pc_t *tutti_tcp_pc_new(tutti_tcp_comm_t *tc, int peer, int chan, int nsocks, uint32_t nslots,
                                         size_t slot)
 {
@@ -67,27 +83,14 @@ static tutti_tcp_pc_t *tutti_tcp_pc_new(tutti_tcp_comm_t *tc, int peer, int chan
     pc->rlen = calloc(nslots, sizeof(uint32_t));
     pc->rtag = calloc(nslots, sizeof(uint32_t));
     pc->rdone = calloc(nslots, 1);
-    if (!pc->sbuf || !pc->rbuf || !pc->slen || !pc->stag || !pc->sref || !pc->rlen || !pc->rtag || !pc->rdone) return pc;
+    if (!pc->sbuf || !pc->rbuf || !pc->slen || !pc->stag || !pc->sref || !pc->rlen || !pc->rtag || !pc->rdone) {
+        tutti_tcp_pc_free(pc);
+        return NULL;
+    }
     /* fault the rings in now, not on the first large message */
     memset(pc->sbuf, 0, (size_t)nslots * slot);
     memset(pc->rbuf, 0, (size_t)nslots * slot);
     return pc;
-}
-
-static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
-{
-    if (!pc) return;
-    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++)
-        if (pc->socks[i].fd >= 0) close(pc->socks[i].fd);
-    free(pc->sbuf);
-    free(pc->rbuf);
-    free(pc->slen);
-    free(pc->stag);
-    free(pc->sref);
-    free(pc->rlen);
-    free(pc->rtag);
-    free(pc->rdone);
-    free(pc);
 }
 
 static void tutti_tcp_sockopts(int fd)
@@ -319,7 +322,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
         for (int c = 0; c < tc->nchan; c++) {
             tutti_tcp_pc_t *pc = tutti_tcp_pc_new(tc, q, c, nsocks, nslots, slot);
             tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c] = pc;
-            if (!pc || !pc->rdone) {
+            if (!pc) {
                 snprintf(err, errlen, "tcp: out of memory for the slot rings of rank %d", q);
                 r = TUTTI_ERR_NO_MEMORY;
                 break;
