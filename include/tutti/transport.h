@@ -54,6 +54,7 @@ typedef enum {
 #define TUTTI_TP_CAP_NEEDS_PROGRESS (1u << 2) /* progress() must be called to move bytes */
 #define TUTTI_TP_CAP_SEND_REF (1u << 3) /* send_commit_ref: single-copy messages */
 #define TUTTI_TP_CAP_BLOCK (1u << 4)    /* block: a wait the kernel can wake */
+#define TUTTI_TP_CAP_WAIT_STATE (1u << 5) /* publish_wait / peer_wait */
 
 /* recv_read's tag argument that accepts any tag. */
 #define TUTTI_TAG_ANY 0xffffffffu
@@ -150,6 +151,17 @@ typedef struct tutti_transport {
      * timeout_ms passed, so that a rank waiting on the network leaves its
      * CPU to others instead of polling. */
     tutti_result_t (*block)(void *tpcomm, int timeout_ms);
+
+    /* Optional (TUTTI_TP_CAP_WAIT_STATE, else stubs): stall diagnosis.
+     * publish_wait tells every peer, best effort, that this rank has been
+     * stuck in call `seq` waiting for rank `waiting_on`, and that the wait
+     * chain ends at rank `root` (the rank nobody hears from); peer_wait
+     * returns what the peer of conn published last (TUTTI_SUCCESS), or
+     * TUTTI_INPROGRESS when it published nothing.  A rank that times out
+     * waiting for a live peer that itself waits can then name the rank,
+     * host or link that really failed. */
+    tutti_result_t (*publish_wait)(void *tpcomm, uint64_t seq, int waiting_on, int root);
+    tutti_result_t (*peer_wait)(void *conn, uint64_t *seq, int *waiting_on, int *root);
 } tutti_transport_t;
 
 #ifdef __cplusplus

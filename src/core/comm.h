@@ -41,6 +41,7 @@ struct tutti_request {
     double last_progress;  /* when x.steps_done last changed */
     uint64_t last_steps;
     double last_peer_check;
+    int wait_root; /* the rank the wait chain ends at, as published (-1: not yet) */
     struct tutti_request *next;
     struct tutti_request *all_next; /* every request ever made, for destroy */
 };
@@ -79,6 +80,7 @@ struct tutti_comm {
     int active;            /* atomic: threads inside a call */
     tutti_result_t broken; /* first fatal error, 0 while healthy */
     char last_error[TUTTI_ERRLEN];
+    char cause[160]; /* a short root cause for the peers, when last_error is long */
 
     /* configuration, read once at creation */
     double timeout;

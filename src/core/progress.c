@@ -62,6 +62,7 @@ void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req)
     req->last_progress = 0;
     req->last_steps = 0;
     req->last_peer_check = 0;
+    req->wait_root = -1;
     if (comm->tail) comm->tail->next = req;
     else comm->head = req;
     comm->tail = req;
@@ -90,6 +91,7 @@ static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
             while ((p = strstr(cause, "it reported: "))) cause = p + 13;
             char why[160];
             if (cause != comm->last_error) snprintf(why, sizeof(why), "%.150s", cause);
+            else if (comm->cause[0]) snprintf(why, sizeof(why), "%s", comm->cause);
             else snprintf(why, sizeof(why), "rank %d failed: %.130s", comm->rank, comm->last_error);
             tutti_comm_announce(comm, r, why);
         }
@@ -100,6 +102,21 @@ static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
         tutti_recorder_update(&comm->fr, q, TUTTI_FR_FAILED);
     }
     comm->head = comm->tail = NULL;
+}
+
+/* Where the chain of waits that starts at `peer` ends, as far as the
+ * peer's published wait state tells: the peer itself when it published
+ * nothing (or waits for this rank: a cycle). */
+static int tutti_comm_wait_root(tutti_comm_t comm, const struct tutti_request *req, int peer)
+{
+    tutti_link_t *l = tutti_engine_link(&comm->engine, peer, 0);
+    if (!l->tp || !(l->tp->caps & TUTTI_TP_CAP_WAIT_STATE)) return peer;
+    uint64_t seq;
+    int on, root;
+    if (l->tp->peer_wait(l->rconn, &seq, &on, &root) != TUTTI_SUCCESS) return peer;
+    /* a state from an earlier call is stale; the peer may be one call ahead */
+    if (seq + 1 < req->seq || on < 0 || root < 0 || root >= comm->nranks || root == comm->rank) return peer;
+    return root;
 }
 
 static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_request *req)
@@ -135,12 +152,36 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
         }
     }
     tutti_recorder_update(&comm->fr, req, TUTTI_FR_RUNNING);
+    /* stuck for half the deadline: tell the peers whom this rank waits for
+     * and where the chain of waits ends, so that whoever times out names
+     * the rank (host, link) that really stopped */
+    int root = peer;
+    if (peer >= 0 && now - req->last_progress > comm->timeout / 2) {
+        root = tutti_comm_wait_root(comm, req, peer);
+        if (root != req->wait_root) {
+            req->wait_root = root;
+            for (int t = 0; t < comm->ntps; t++)
+                if (comm->tps[t].tp->caps & TUTTI_TP_CAP_WAIT_STATE)
+                    comm->tps[t].tp->publish_wait(comm->tps[t].tpcomm, req->seq, peer, root);
+        }
+    }
     if (now - req->last_progress > comm->timeout) {
         char recent[700];
         tutti_recorder_format(&comm->fr, comm->rank, 4, recent, sizeof(recent));
         if (comm->dump_on_timeout) tutti_recorder_log(&comm->fr, comm->rank, "timeout");
         tutti_request_describe(req, what, sizeof(what));
         if (peer >= 0)
+            snprintf(comm->cause, sizeof(comm->cause), "rank %d timed out (%.1f s) in #%llu waiting for rank %d; the "
+                     "waits end at rank %d (host %.40s)",
+                     comm->rank, comm->timeout, (unsigned long long)req->seq, peer, root, comm->info[root].host);
+        if (peer >= 0 && root != peer && root >= 0 && root < comm->nranks)
+            tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
+                             "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d), "
+                             "which itself waits, and the chain of waits ends at rank %d (host %s): that rank is "
+                             "stuck, or its host or the network to it is down. Recent operations:\n%s",
+                             what, comm->rank, comm->timeout, req->x.blocked_dir == 0 ? "send to" : "receive from",
+                             peer, comm->info[peer].host, req->x.blocked_chan, root, comm->info[root].host, recent);
+        else if (peer >= 0)
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
                              "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d); "
                              "that rank may be stuck in another call%s, or the ranks called different collectives. "

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libFuzzer target for every parser of bytes that reach tutti from outside:
- * bootstrap hellos, frame headers, the root's address table, unique ids
+ * bootstrap and TCP transport hellos, frame headers, the root's address table, unique ids
  * (all from the network), and the grammars of TUTTI_ALGO, sizes and
  * durations (from the environment).  The first byte picks the parser.
  * Hellos and tables are also tried after the harness signs them with the
@@ -14,6 +14,7 @@
 #include "core/bootstrap.h"
 #include "util/param.h"
 #include "util/siphash.h"
+#include "tcp/tcp.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)tutti_hello_check(&h, TUTTI_HELLO_ROOT, h.comm_id, secret, -1, -1);
         (void)tutti_hello_check(&h, TUTTI_HELLO_PEER, h.comm_id, secret, h.to, h.nranks);
         (void)tutti_hello_check(&h, TUTTI_HELLO_PEER, 42, secret, 0, 8);
+        { /* the TCP transport's accept check, with the hello's own claims */
+            static const uint8_t use[8] = {1, 1, 1, 0, 1, 1, 1, 1};
+            int c, i;
+            (void)tutti_tcp_hello_accept(&h, secret, h.comm_id, 7, 8, use, 2, 2, &c, &i);
+        }
         break;
     }
     case 2: { /* a frame header */

@@ -258,6 +258,25 @@ fail:
     return r;
 }
 
+/* Peers on one node are checked by pid instead (peer_check). */
+static tutti_result_t tutti_shm_publish_wait(void *tpcomm, uint64_t seq, int waiting_on, int root)
+{
+    (void)tpcomm;
+    (void)seq;
+    (void)waiting_on;
+    (void)root;
+    return TUTTI_ERR_UNSUPPORTED;
+}
+
+static tutti_result_t tutti_shm_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
+{
+    (void)conn;
+    (void)seq;
+    (void)waiting_on;
+    (void)root;
+    return TUTTI_ERR_UNSUPPORTED;
+}
+
 /* Shared memory has nothing the kernel could wake a waiter on. */
 static tutti_result_t tutti_shm_block(void *tpcomm, int timeout_ms)
 {
@@ -287,4 +306,6 @@ const tutti_transport_t tutti_shm_transport = {
     .announce_failure = tutti_shm_announce_failure,
     .publish_state = tutti_shm_publish_state,
     .block = tutti_shm_block,
+    .publish_wait = tutti_shm_publish_wait,
+    .peer_wait = tutti_shm_peer_wait,
 };

@@ -30,6 +30,7 @@
 #ifndef TUTTI_TCP_H
 #define TUTTI_TCP_H
 
+#include "core/bootstrap_wire.h"
 #include "tutti/transport.h"
 #include "util/socket.h"
 
@@ -41,6 +42,13 @@ extern const tutti_transport_t tutti_tcp_transport;
 #define TUTTI_TCP_MAX_SOCKS 16
 #define TUTTI_TCP_MAGIC 0x50435454u /* "TTCP" */
 #define TUTTI_TCP_FLAG_ERROR 1u
+#define TUTTI_TCP_FLAG_WAIT 2u /* control: the sender's wait state (not a message) */
+
+/* Payload of a TUTTI_TCP_FLAG_WAIT frame. */
+typedef struct {
+    uint64_t seq;
+    int32_t waiting_on, root;
+} tutti_tcp_wait_t;
 
 typedef struct {
     uint32_t magic;
@@ -67,6 +75,9 @@ typedef struct tutti_tcp_sock {
     size_t rdone;
     tutti_tcp_hdr_t rhdr;
     char rtext[192]; /* an error report's text while it arrives */
+    /* a control frame going out before the next message (wait state) */
+    uint8_t ctl[sizeof(tutti_tcp_hdr_t) + sizeof(tutti_tcp_wait_t)];
+    size_t ctl_len, ctl_done;
 } tutti_tcp_sock_t;
 
 /* One peer and channel: its sockets and both directions' slot rings. */
@@ -90,13 +101,16 @@ typedef struct tutti_tcp_pc {
     /* The peer stopped (its error report, or a socket's EOF): messages that
      * arrived before still count; the pc fails when it needs one that can no
      * longer come, or must send. */
+    /* the peer's last published wait state (TUTTI_TCP_FLAG_WAIT) */
+    int has_wait;
+    tutti_tcp_wait_t wait;
     int ended, end_reported; /* end_reported: the reason is the peer's own report */
     tutti_result_t end_code;
     char end_why[200];
 } tutti_tcp_pc_t;
 
 typedef struct tutti_tcp_comm {
-    int rank, nranks, nchan;
+    int rank, nranks, nchan, nsocks;
     int epfd;
     int listen_fd;
     uint8_t key[16];
@@ -107,6 +121,13 @@ typedef struct tutti_tcp_comm {
     char host[64]; /* this rank's interface, for messages */
     int announced; /* a failure report went out: the first one is the root cause */
 } tutti_tcp_comm_t;
+
+/* tcp_wire.c: the hello's key (from the communicator's secret and id), and
+ * an accepting rank's checks of a hello: NULL, with the channel and socket
+ * index it claims, or the reason to drop the connection. */
+void tutti_tcp_derive_key(const uint8_t secret[16], uint64_t comm_id, uint8_t key[16]);
+const char *tutti_tcp_hello_accept(const tutti_hello_t *h, const uint8_t key[16], uint64_t comm_id, int rank,
+                                   int nranks, const uint8_t *use, int nchan, int nsocks, int *chan, int *idx);
 
 /* tcp_setup.c */
 tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out);

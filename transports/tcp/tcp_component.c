@@ -172,6 +172,37 @@ static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t re
     return TUTTI_SUCCESS;
 }
 
+/* Queues a wait-state frame on socket 0 of every peer's channel 0; it goes
+ * out between messages. */
+static tutti_result_t tutti_tcp_publish_wait(void *tpcomm, uint64_t seq, int waiting_on, int root)
+{
+    tutti_tcp_comm_t *tc = tpcomm;
+    tutti_tcp_hdr_t h = {TUTTI_TCP_MAGIC, sizeof(tutti_tcp_wait_t), 0, TUTTI_TCP_FLAG_WAIT};
+    tutti_tcp_wait_t w = {seq, waiting_on, root};
+    for (int a = 0; a < tc->nactive; a++) {
+        tutti_tcp_pc_t *pc = tc->active[a];
+        tutti_tcp_sock_t *s = &pc->socks[0];
+        if (pc->chan != 0 || pc->failed || s->closed || s->ctl_done) continue; /* one in flight: skip */
+        memcpy(s->ctl, &h, sizeof(h));
+        memcpy(s->ctl + sizeof(h), &w, sizeof(w));
+        s->ctl_len = sizeof(h) + sizeof(w);
+        tutti_tcp_sock_write(s);
+    }
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_tcp_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
+{
+    tutti_tcp_pc_t *pc = conn;
+    /* the state travels on channel 0 */
+    tutti_tcp_pc_t *p0 = pc->tc->pcs[(size_t)pc->peer * (size_t)pc->tc->nchan];
+    if (!p0 || !p0->has_wait) return TUTTI_INPROGRESS;
+    *seq = p0->wait.seq;
+    *waiting_on = p0->wait.waiting_on;
+    *root = p0->wait.root;
+    return TUTTI_SUCCESS;
+}
+
 static tutti_result_t tutti_tcp_publish_state(void *tpcomm, uint64_t seq, uint32_t tag)
 {
     /* peers cannot read it without a message: mismatched calls that never
@@ -187,7 +218,7 @@ const tutti_transport_t tutti_tcp_transport = {
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "tcp",
     .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_INTERNODE | TUTTI_TP_CAP_NEEDS_PROGRESS | TUTTI_TP_CAP_SEND_REF |
-            TUTTI_TP_CAP_BLOCK,
+            TUTTI_TP_CAP_BLOCK | TUTTI_TP_CAP_WAIT_STATE,
     .comm_create = tutti_tcp_comm_create,
     .comm_destroy = tutti_tcp_comm_destroy,
     .conn = tutti_tcp_conn,
@@ -204,4 +235,6 @@ const tutti_transport_t tutti_tcp_transport = {
     .announce_failure = tutti_tcp_announce_failure,
     .publish_state = tutti_tcp_publish_state,
     .block = tutti_tcp_block,
+    .publish_wait = tutti_tcp_publish_wait,
+    .peer_wait = tutti_tcp_peer_wait,
 };

@@ -52,6 +52,22 @@ int tutti_tcp_pc_end_fails(tutti_tcp_pc_t *pc)
 void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
 {
     tutti_tcp_pc_t *pc = s->pc;
+    /* a control frame goes between messages, whole */
+    while (!pc->failed && !s->closed && s->ctl_len && s->wdone == 0) {
+        ssize_t w = send(s->fd, s->ctl + s->ctl_done, s->ctl_len - s->ctl_done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->writable = 0;
+                return;
+            }
+            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost while sending: %s", pc->peer,
+                              strerror(errno));
+            return;
+        }
+        s->ctl_done += (size_t)w;
+        if (s->ctl_done == s->ctl_len) s->ctl_len = s->ctl_done = 0;
+    }
     while (!pc->failed && !s->closed && s->wmsg < pc->s_head) {
         uint32_t i = (uint32_t)(s->wmsg % pc->nslots);
         if (s->wdone == 0) {
@@ -111,7 +127,7 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
             want = sizeof(s->rhdr) - s->rdone;
         } else {
             size_t off = s->rdone - sizeof(s->rhdr);
-            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) dst = s->rtext + off;
+            if (s->rhdr.flags & (TUTTI_TCP_FLAG_ERROR | TUTTI_TCP_FLAG_WAIT)) dst = s->rtext + off;
             else dst = pc->rbuf + (size_t)(s->rmsg % pc->nslots) * pc->slot + off;
             want = s->rhdr.len - off;
         }
@@ -140,7 +156,12 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
                 tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent a malformed message header", pc->peer);
                 return;
             }
-            if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
+            if (s->rhdr.flags & TUTTI_TCP_FLAG_WAIT) {
+                if (s->rhdr.len != sizeof(tutti_tcp_wait_t)) {
+                    tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent a malformed wait state", pc->peer);
+                    return;
+                }
+            } else if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
                 if (s->rhdr.len >= sizeof(s->rtext)) {
                     tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d sent an oversized error report", pc->peer);
                     return;
@@ -152,6 +173,13 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
             }
         }
         if (s->rdone < sizeof(s->rhdr) || s->rdone < sizeof(s->rhdr) + s->rhdr.len) continue;
+        if (s->rhdr.flags & TUTTI_TCP_FLAG_WAIT) {
+            /* not a message: the peer's wait state; rmsg stays */
+            memcpy(&pc->wait, s->rtext, sizeof(pc->wait));
+            pc->has_wait = 1;
+            s->rdone = 0;
+            continue;
+        }
         if (s->rhdr.flags & TUTTI_TCP_FLAG_ERROR) {
             /* the peer stopped and said why (announce_failure): what it
              * sent before on the other sockets still counts */
@@ -182,7 +210,7 @@ tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms)
         tutti_tcp_pc_t *pc = tc->active[a];
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
-            if ((s->writable && s->wmsg < pc->s_head) ||
+            if ((s->writable && (s->wmsg < pc->s_head || s->ctl_len)) ||
                 (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed && !s->rclosed))
                 return TUTTI_SUCCESS;
         }
@@ -208,7 +236,7 @@ tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms)
         tutti_tcp_pc_t *pc = tc->active[a];
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
-            if (s->writable && s->wmsg < pc->s_head) tutti_tcp_sock_write(s);
+            if (s->writable && (s->wmsg < pc->s_head || s->ctl_len)) tutti_tcp_sock_write(s);
             if (s->readable) tutti_tcp_sock_read(s);
         }
     }

@@ -33,14 +33,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void tutti_tcp_derive_key(const uint8_t secret[16], uint64_t comm_id, uint8_t key[16])
-{
-    uint8_t in[9 + 8];
-    memcpy(in, "tutti-tcp", 9);
-    memcpy(in + 9, &comm_id, 8);
-    tutti_siphash_mac(secret, in, sizeof(in), key);
-}
-
 static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
 {
     if (!pc) return;
@@ -214,21 +206,14 @@ static tutti_result_t tutti_tcp_accept_down(tutti_tcp_comm_t *tc, const tutti_tp
                 continue;
             }
             tutti_tcp_pc_t *pc = NULL;
-            int idx = 0;
+            int c = 0, idx = 0;
+            if (!bad)
+                bad = tutti_tcp_hello_accept(&p->hello, tc->key, tc->comm_id, tc->rank, tc->nranks, setup->use,
+                                             tc->nchan, tc->nsocks, &c,
+                                             &idx);
             if (!bad) {
-                const tutti_hello_t *h = &p->hello;
-                bad = tutti_hello_check(h, TUTTI_HELLO_TCP, tc->comm_id, tc->key, tc->rank, tc->nranks);
-                if (!bad) {
-                    int c = (int)(h->pad >> 8);
-                    idx = (int)(h->pad & 0xff);
-                    if (h->from >= tc->rank || !setup->use[h->from]) bad = "from a rank that does not connect here";
-                    else if (c >= tc->nchan) bad = "channel out of range";
-                    else {
-                        pc = tc->pcs[(size_t)h->from * (size_t)tc->nchan + (size_t)c];
-                        if (idx >= pc->nsocks) bad = "socket index out of range (TUTTI_TCP_NSOCKS differs?)";
-                        else if (pc->socks[idx].fd >= 0) bad = "a second connection for one socket";
-                    }
-                }
+                pc = tc->pcs[(size_t)p->hello.from * (size_t)tc->nchan + (size_t)c];
+                if (pc->socks[idx].fd >= 0) bad = "a second connection for one socket";
             }
             if (bad) {
                 TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: dropped an incoming connection: %s", bad);
@@ -280,6 +265,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
     tutti_tcp_derive_key(setup->secret, setup->comm_id, tc->key);
     double deadline = tutti_time_now() + setup->timeout;
     int nsocks = (int)tutti_param_int(TUTTI_P_TCP_NSOCKS);
+    tc->nsocks = nsocks;
     size_t slot = tutti_param_size(TUTTI_P_TCP_SLOT_SIZE) & ~(size_t)63;
     uint32_t nslots = (uint32_t)tutti_param_int(TUTTI_P_TCP_NSLOTS);
     int any = 0;
