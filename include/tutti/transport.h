@@ -154,13 +154,16 @@ typedef struct tutti_transport {
 
     /* Optional (TUTTI_TP_CAP_WAIT_STATE, else stubs): stall diagnosis.
      * publish_wait tells every peer, best effort, that this rank has been
-     * stuck in call `seq` waiting for rank `waiting_on`, and that the wait
-     * chain ends at rank `root` (the rank nobody hears from); peer_wait
+     * stuck in call `seq` (fingerprint `tag`) waiting for rank
+     * `waiting_on`, and that the wait chain ends at rank `root` (the rank
+     * nobody hears from); peer_check then also reports TUTTI_ERR_MISMATCH
+     * when that peer is stuck in our call number with another fingerprint;
+     * peer_wait
      * returns what the peer of conn published last (TUTTI_SUCCESS), or
      * TUTTI_INPROGRESS when it published nothing.  A rank that times out
      * waiting for a live peer that itself waits can then name the rank,
      * host or link that really failed. */
-    tutti_result_t (*publish_wait)(void *tpcomm, uint64_t seq, int waiting_on, int root);
+    tutti_result_t (*publish_wait)(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root);
     tutti_result_t (*peer_wait)(void *conn, uint64_t *seq, int *waiting_on, int *root);
 } tutti_transport_t;
 

@@ -162,7 +162,7 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
             req->wait_root = root;
             for (int t = 0; t < comm->ntps; t++)
                 if (comm->tps[t].tp->caps & TUTTI_TP_CAP_WAIT_STATE)
-                    comm->tps[t].tp->publish_wait(comm->tps[t].tpcomm, req->seq, peer, root);
+                    comm->tps[t].tp->publish_wait(comm->tps[t].tpcomm, req->seq, req->x.tag, peer, root);
         }
     }
     if (now - req->last_progress > comm->timeout) {
@@ -250,11 +250,16 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
                 /* the transport knows why: a closed connection, a report */
                 tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0
                                                                                             : req->x.blocked_chan);
+                tutti_result_t pr = TUTTI_SUCCESS;
                 if (l->tp)
-                    (void)l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
-                                            sizeof(why));
-                tutti_comm_error(comm, r, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
-                                 comm->info[peer].host, why[0] ? why : "transport failure");
+                    pr = l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
+                                           sizeof(why));
+                if (pr == TUTTI_ERR_MISMATCH || r == TUTTI_ERR_MISMATCH)
+                    tutti_comm_error(comm, r, "%s: peer rank %d (%s) detected mismatched collectives: %s", what, peer,
+                                     comm->info[peer].host, why[0] ? why : "(no detail)");
+                else
+                    tutti_comm_error(comm, r, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
+                                     comm->info[peer].host, why[0] ? why : "transport failure");
             } else {
                 tutti_comm_error(comm, r, "%s: transport failure (%s)", what, tutti_result_name(r));
             }

@@ -259,10 +259,11 @@ fail:
 }
 
 /* Peers on one node are checked by pid instead (peer_check). */
-static tutti_result_t tutti_shm_publish_wait(void *tpcomm, uint64_t seq, int waiting_on, int root)
+static tutti_result_t tutti_shm_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
 {
     (void)tpcomm;
     (void)seq;
+    (void)tag;
     (void)waiting_on;
     (void)root;
     return TUTTI_ERR_UNSUPPORTED;

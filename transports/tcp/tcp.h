@@ -47,7 +47,9 @@ extern const tutti_transport_t tutti_tcp_transport;
 /* Payload of a TUTTI_TCP_FLAG_WAIT frame. */
 typedef struct {
     uint64_t seq;
+    uint32_t tag; /* the fingerprint of call seq */
     int32_t waiting_on, root;
+    uint32_t pad;
 } tutti_tcp_wait_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
 /* The TCP transport's ops table and slot interface. */
 #include "tcp/tcp.h"
 
+#include "core/fingerprint.h"
 #include "dtype/copy.h"
 
 #include <stdio.h>
@@ -128,14 +129,22 @@ static size_t tutti_tcp_max_payload(void *tpcomm)
 static tutti_result_t tutti_tcp_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
 {
     tutti_tcp_pc_t *pc = conn;
-    (void)seq;
-    (void)tag;
     if (!pc->failed) {
         /* pick up a close or an error report that arrived meanwhile; the
          * caller is stalled on this peer, so a peer that stopped is the
          * reason */
         for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_read(&pc->socks[i]);
-        if (!tutti_tcp_pc_end_fails(pc)) return TUTTI_SUCCESS;
+        if (!tutti_tcp_pc_end_fails(pc)) {
+            /* stuck in our call with another fingerprint: a mismatch */
+            tutti_tcp_pc_t *p0 = pc->tc->pcs[(size_t)pc->peer * (size_t)pc->tc->nchan];
+            if (p0 && p0->has_wait && p0->wait.seq == seq && p0->wait.tag != tag) {
+                char theirs[160];
+                tutti_fingerprint_describe(p0->wait.tag, tag, theirs, sizeof(theirs));
+                snprintf(why, whylen, "is in %s", theirs);
+                return TUTTI_ERR_MISMATCH;
+            }
+            return TUTTI_SUCCESS;
+        }
     }
     snprintf(why, whylen, "%s", pc->why);
     return tutti_tcp_failure(pc);
@@ -174,11 +183,11 @@ static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t re
 
 /* Queues a wait-state frame on socket 0 of every peer's channel 0; it goes
  * out between messages. */
-static tutti_result_t tutti_tcp_publish_wait(void *tpcomm, uint64_t seq, int waiting_on, int root)
+static tutti_result_t tutti_tcp_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
 {
     tutti_tcp_comm_t *tc = tpcomm;
     tutti_tcp_hdr_t h = {TUTTI_TCP_MAGIC, sizeof(tutti_tcp_wait_t), 0, TUTTI_TCP_FLAG_WAIT};
-    tutti_tcp_wait_t w = {seq, waiting_on, root};
+    tutti_tcp_wait_t w = {seq, tag, waiting_on, root, 0};
     for (int a = 0; a < tc->nactive; a++) {
         tutti_tcp_pc_t *pc = tc->active[a];
         tutti_tcp_sock_t *s = &pc->socks[0];
