@@ -40,6 +40,7 @@
 extern const tutti_transport_t tutti_tcp_transport;
 
 #define TUTTI_TCP_MAX_SOCKS 16
+#define TUTTI_TCP_STAGE 4096 /* receive staging: a header, a small payload, what follows */
 #define TUTTI_TCP_MAGIC 0x50435454u /* "TTCP" */
 #define TUTTI_TCP_FLAG_ERROR 1u
 #define TUTTI_TCP_FLAG_WAIT 2u /* control: the sender's wait state (not a message) */
@@ -77,6 +78,12 @@ typedef struct tutti_tcp_sock {
     size_t rdone;
     tutti_tcp_hdr_t rhdr;
     char rtext[192]; /* an error report's text while it arrives */
+    /* bytes read ahead (one recv brings a header, its small payload and
+     * the next header); drained: the last recv found the socket empty, so
+     * the next one would only say EAGAIN (cleared by every epoll event) */
+    char *stage;
+    size_t stage_len, stage_off;
+    int drained;
     /* a control frame going out before the next message (wait state) */
     uint8_t ctl[sizeof(tutti_tcp_hdr_t) + sizeof(tutti_tcp_wait_t)];
     size_t ctl_len, ctl_done;

@@ -112,6 +112,51 @@ void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
     }
 }
 
+/* Fills dst[0..want) as far as it can: from the stage, else from the
+ * socket (small reads through the stage, large ones straight into dst).
+ * Returns the bytes got, 0 when the socket has nothing now (readable
+ * cleared), -1 when it ended (EOF or error: recorded on the pc). */
+static ssize_t tutti_tcp_take(tutti_tcp_sock_t *s, char *dst, size_t want)
+{
+    tutti_tcp_pc_t *pc = s->pc;
+    for (;;) {
+        if (s->stage_off < s->stage_len) {
+            size_t n = s->stage_len - s->stage_off < want ? s->stage_len - s->stage_off : want;
+            memcpy(dst, s->stage + s->stage_off, n);
+            s->stage_off += n;
+            return (ssize_t)n;
+        }
+        if (s->drained) {
+            s->readable = 0;
+            return 0;
+        }
+        int direct = want >= TUTTI_TCP_STAGE / 2;
+        size_t cap = direct ? want : TUTTI_TCP_STAGE;
+        ssize_t r = recv(s->fd, direct ? dst : s->stage, cap, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->readable = 0;
+                return 0;
+            }
+            s->rclosed = 1;
+            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost: %s", pc->peer, strerror(errno));
+            return -1;
+        }
+        if (r == 0) {
+            s->rclosed = 1;
+            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d closed (its process ended or its "
+                                                   "communicator was destroyed)",
+                             pc->peer);
+            return -1;
+        }
+        if ((size_t)r < cap) s->drained = 1;
+        if (direct) return r;
+        s->stage_len = (size_t)r;
+        s->stage_off = 0;
+    }
+}
+
 /* Reads what it can of the messages that come on socket s, as long as a
  * slot is free for them. */
 void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
@@ -131,24 +176,8 @@ void tutti_tcp_sock_read(tutti_tcp_sock_t *s)
             else dst = pc->rbuf + (size_t)(s->rmsg % pc->nslots) * pc->slot + off;
             want = s->rhdr.len - off;
         }
-        ssize_t r = want ? recv(s->fd, dst, want, MSG_DONTWAIT) : 0;
-        if (want && r < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s->readable = 0;
-                return;
-            }
-            s->rclosed = 1;
-            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost: %s", pc->peer, strerror(errno));
-            return;
-        }
-        if (want && r == 0) {
-            s->rclosed = 1;
-            tutti_tcp_pc_end(pc, TUTTI_ERR_REMOTE, "connection to rank %d closed (its process ended or its "
-                                                   "communicator was destroyed)",
-                             pc->peer);
-            return;
-        }
+        ssize_t r = want ? tutti_tcp_take(s, dst, want) : 0;
+        if (want && r <= 0) return; /* nothing now, or the socket ended */
         s->rdone += (size_t)r;
         if (s->rdone == sizeof(s->rhdr)) {
             /* validate the header before reading a byte of payload */
@@ -211,7 +240,8 @@ tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms)
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
             if ((s->writable && (s->wmsg < pc->s_head || s->ctl_len)) ||
-                (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed && !s->rclosed))
+                (s->readable && s->rmsg - pc->r_tail < pc->nslots && !pc->failed && !s->rclosed &&
+                 (!s->drained || s->stage_off < s->stage_len)))
                 return TUTTI_SUCCESS;
         }
     }
@@ -229,7 +259,10 @@ tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms)
     int n = epoll_wait(tc->epfd, ev, 64, timeout_ms);
     for (int k = 0; k < n; k++) {
         tutti_tcp_sock_t *s = ev[k].data.ptr;
-        if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) s->readable = 1;
+        if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+            s->readable = 1;
+            s->drained = 0;
+        }
         if (ev[k].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writable = 1;
     }
     for (int a = 0; a < tc->nactive; a++) {

@@ -36,8 +36,10 @@
 static void tutti_tcp_pc_free(tutti_tcp_pc_t *pc)
 {
     if (!pc) return;
-    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++)
+    for (int i = 0; i < TUTTI_TCP_MAX_SOCKS; i++) {
         if (pc->socks[i].fd >= 0) close(pc->socks[i].fd);
+        free(pc->socks[i].stage);
+    }
     free(pc->sbuf);
     free(pc->rbuf);
     free(pc->slen);
@@ -66,6 +68,13 @@ static tutti_tcp_pc_t *tutti_tcp_pc_new(tutti_tcp_comm_t *tc, int peer, int chan
         pc->socks[i].pc = pc;
         pc->socks[i].wmsg = pc->socks[i].rmsg = (uint64_t)i;
         pc->socks[i].readable = pc->socks[i].writable = 1;
+    }
+    for (int i = 0; i < nsocks; i++) {
+        pc->socks[i].stage = malloc(TUTTI_TCP_STAGE);
+        if (!pc->socks[i].stage) {
+            tutti_tcp_pc_free(pc);
+            return NULL;
+        }
     }
     pc->sbuf = malloc((size_t)nslots * slot);
     pc->rbuf = malloc((size_t)nslots * slot);
