@@ -83,10 +83,21 @@ size_t tutti_coll_bytes(const tutti_coll_args_t *a);
 
 /* ---- selection ---------------------------------------------------------- */
 
+#define TUTTI_ALGO_MAX_RANGES 16
+
+/* "ring@64K-max": this algorithm for calls of lo <= bytes < hi (hi
+ * SIZE_MAX: no upper bound).  Later ranges win over earlier ones. */
+typedef struct {
+    uint8_t algo;
+    size_t lo, hi;
+} tutti_algo_range_t;
+
 typedef struct tutti_algo_config {
     uint32_t allowed[TUTTI_NUM_COLLS]; /* bit per algorithm */
     uint32_t forced;                   /* collectives whose set came from TUTTI_ALGO */
     size_t small_msg;                  /* latency algorithms up to this size */
+    tutti_algo_range_t ranges[TUTTI_NUM_COLLS][TUTTI_ALGO_MAX_RANGES];
+    int nranges[TUTTI_NUM_COLLS];
 } tutti_algo_config_t;
 
 /* Parses a TUTTI_ALGO string (see docs/ENVIRONMENT.md).  Returns 0, or -1
@@ -98,6 +109,13 @@ int tutti_algo_config_parse(tutti_algo_config_t *cfg, const char *spec, size_t s
  * `nnodes` nodes. */
 tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes,
                                int nranks, int nnodes);
+/* The same, and why, in one sentence (why may be NULL). */
+tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
+                                int nnodes, char *why, size_t whylen);
+/* The decision table of a job shape, one line per collective:
+ * "allreduce: 0-32K rd, 32K-max ring" (sizes 1 B .. 1 TiB scanned by
+ * powers of two).  Returns the length written (truncated to len). */
+size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, char *buf, size_t len);
 
 /* ---- the algorithms ----------------------------------------------------- */
 

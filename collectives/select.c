@@ -2,19 +2,26 @@
 /*
  * Which algorithms exist, which one a call gets, and TUTTI_ALGO.
  *
- * Grammar (issue #5 extends it with size ranges):
+ * Grammar:
  *     spec   := entry (';' entry)*
- *     entry  := [coll ':'] ['^'] algo (',' algo)*
- * An entry without a collective applies to every collective that has at
- * least one of the named algorithms; '^' removes the named algorithms
- * instead of restricting to them.  Unknown names, an algorithm a named
- * collective does not have, or a collective left with no algorithm are
- * errors that name the token.
+ *     entry  := [coll ':'] ['^'] algo (',' algo)*          a set
+ *             | [coll ':'] algo '@' range (',' algo '@' range)*   by size
+ *     range  := size '-' (size | 'max')        lo <= bytes < hi
+ * A set entry without a collective applies to every collective that has
+ * at least one of the named algorithms; '^' removes the named algorithms
+ * instead of restricting to them.  A size entry picks the algorithm for
+ * the sizes it covers (later entries win) and leaves the rest to the
+ * default rule.  Unknown names, an algorithm a named collective does not
+ * have, a collective left with no algorithm, malformed or overlapping
+ * ranges are errors that name the token.
  */
 #include "coll.h"
 
+#include "util/param.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <strings.h>
 
 static const char *const tutti_coll_names[TUTTI_NUM_COLLS] = {
@@ -112,6 +119,104 @@ static uint32_t tutti_algo_available(tutti_coll_t c)
     return m;
 }
 
+/* Parses "size" or "max" (for hi); 0 on success. */
+static int tutti_algo_size(const char *p, size_t n, int allow_max, size_t *out)
+{
+    char tok[32];
+    if (n == 0 || n >= sizeof(tok)) return -1;
+    memcpy(tok, p, n);
+    tok[n] = '\0';
+    if (allow_max && strcasecmp(tok, "max") == 0) {
+        *out = SIZE_MAX;
+        return 0;
+    }
+    uint64_t v;
+    if (tutti_param_parse_size(tok, &v) != 0) return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* "tree@0-64K,ring@64K-max" for collective coll (-1: every collective
+ * that has the algorithm). */
+static int tutti_algo_range_entry(tutti_algo_config_t *cfg, int coll, const char *list, size_t llen, const char *e,
+                                  size_t elen, char *err, size_t errlen)
+{
+    tutti_algo_range_t got[TUTTI_ALGO_MAX_RANGES];
+    int n = 0;
+    const char *p = list, *end = list + llen;
+    if (llen > 0 && list[0] == '^') {
+        snprintf(err, errlen, "TUTTI_ALGO: '^' cannot be combined with size ranges in '%.*s'", (int)elen, e);
+        return -1;
+    }
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t tl = comma ? (size_t)(comma - p) : (size_t)(end - p);
+        const char *at = memchr(p, '@', tl);
+        const char *dash = at ? memchr(at, '-', (size_t)(p + tl - at)) : NULL;
+        if (!at || !dash) {
+            snprintf(err, errlen, "TUTTI_ALGO: '%.*s' in '%.*s' is not algo@lo-hi (give every algorithm of a "
+                                  "size entry a range, e.g. ring@64K-max)",
+                     (int)tl, p, (int)elen, e);
+            return -1;
+        }
+        int a = tutti_algo_from_name(p, (size_t)(at - p));
+        if (a < 0) {
+            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, "
+                                  "dissemination, hier)",
+                     (int)(at - p), p, (int)elen, e);
+            return -1;
+        }
+        if (coll >= 0 && !tutti_builders[coll][a]) {
+            snprintf(err, errlen, "TUTTI_ALGO: %s has no algorithm '%.*s' (in '%.*s')", tutti_coll_names[coll],
+                     (int)(at - p), p, (int)elen, e);
+            return -1;
+        }
+        size_t lo, hi;
+        if (tutti_algo_size(at + 1, (size_t)(dash - at - 1), 0, &lo) != 0 ||
+            tutti_algo_size(dash + 1, (size_t)(p + tl - dash - 1), 1, &hi) != 0 || lo >= hi) {
+            snprintf(err, errlen, "TUTTI_ALGO: bad size range '%.*s' in '%.*s' (want lo-hi with lo < hi, sizes "
+                                  "like 0, 4096, 64K, 1M, or max)",
+                     (int)(p + tl - at - 1), at + 1, (int)elen, e);
+            return -1;
+        }
+        for (int k = 0; k < n; k++) {
+            if (lo < got[k].hi && got[k].lo < hi) {
+                snprintf(err, errlen, "TUTTI_ALGO: ranges overlap in '%.*s' ('%.*s' and an earlier one)", (int)elen,
+                         e, (int)tl, p);
+                return -1;
+            }
+        }
+        if (n == TUTTI_ALGO_MAX_RANGES) {
+            snprintf(err, errlen, "TUTTI_ALGO: more than %d ranges in '%.*s'", TUTTI_ALGO_MAX_RANGES, (int)elen, e);
+            return -1;
+        }
+        got[n].algo = (uint8_t)a;
+        got[n].lo = lo;
+        got[n].hi = hi;
+        n++;
+        p += tl + (comma ? 1 : 0);
+    }
+    int applied = 0;
+    for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
+        if (coll >= 0 && c != coll) continue;
+        for (int k = 0; k < n; k++) {
+            if (!tutti_builders[c][got[k].algo]) continue;
+            if (cfg->nranges[c] == TUTTI_ALGO_MAX_RANGES) {
+                snprintf(err, errlen, "TUTTI_ALGO: more than %d size ranges for %s", TUTTI_ALGO_MAX_RANGES,
+                         tutti_coll_names[c]);
+                return -1;
+            }
+            cfg->ranges[c][cfg->nranges[c]++] = got[k];
+            applied = 1;
+        }
+    }
+    if (!applied) {
+        snprintf(err, errlen, "TUTTI_ALGO: '%.*s' matches no collective", (int)elen, e);
+        return -1;
+    }
+    return 0;
+}
+
 /* Applies one entry ("allreduce:^tree,rd" or "ring") to cfg. */
 static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen, char *err,
                             size_t errlen)
@@ -140,6 +245,7 @@ static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen
         list = colon + 1;
         llen = elen - n - 1;
     }
+    if (memchr(list, '@', llen)) return tutti_algo_range_entry(cfg, coll, list, llen, e, elen, err, errlen);
     int neg = 0;
     if (llen > 0 && list[0] == '^') {
         neg = 1;
@@ -210,26 +316,133 @@ int tutti_algo_config_parse(tutti_algo_config_t *cfg, const char *spec, size_t s
     return 0;
 }
 
-tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes,
-                               int nranks, int nnodes)
+static void tutti_algo_size_str(size_t v, char *buf, size_t len)
 {
+    /* "32K+1": the first size above an inclusive threshold */
+    if (v > 1024 && v != SIZE_MAX && (v - 1) % 1024 == 0) {
+        tutti_algo_size_str(v - 1, buf, len);
+        size_t n = strlen(buf);
+        if (n + 3 <= len) memcpy(buf + n, "+1", 3);
+        return;
+    }
+    if (v == SIZE_MAX) snprintf(buf, len, "max");
+    else if (v >= (1u << 30) && v % (1u << 30) == 0) snprintf(buf, len, "%zuG", v >> 30);
+    else if (v >= (1u << 20) && v % (1u << 20) == 0) snprintf(buf, len, "%zuM", v >> 20);
+    else if (v >= 1024 && v % 1024 == 0) snprintf(buf, len, "%zuK", v >> 10);
+    else snprintf(buf, len, "%zu", v);
+}
+
+#define TUTTI_WHY(...)                                                         \
+    do {                                                                       \
+        if (why) snprintf(why, whylen, __VA_ARGS__);                           \
+    } while (0)
+
+tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
+                                int nnodes, char *why, size_t whylen)
+{
+    char lo[24], hi[24], sm[24];
+    /* 1: a size range of TUTTI_ALGO (the last one that covers the size) */
+    for (int k = cfg->nranges[c] - 1; k >= 0; k--) {
+        const tutti_algo_range_t *rg = &cfg->ranges[c][k];
+        if (bytes >= rg->lo && bytes < rg->hi) {
+            tutti_algo_size_str(rg->lo, lo, sizeof(lo));
+            tutti_algo_size_str(rg->hi, hi, sizeof(hi));
+            TUTTI_WHY("TUTTI_ALGO gives %s@%s-%s", tutti_algo_names[rg->algo], lo, hi);
+            return (tutti_algo_t)rg->algo;
+        }
+    }
     uint32_t allowed = cfg->allowed[c];
-    tutti_algo_t pref = tutti_defaults[c][bytes <= cfg->small_msg ? 0 : 1];
-    /* several nodes, some with several ranks: keep the network traffic to
-     * one rank per node (unless TUTTI_ALGO says otherwise).  Not for
-     * all-gather: its gather and full-buffer broadcast inside the node cost
-     * more than they save (measured 1.1-3x slower than ring or rd on 2
-     * simulated hosts x 2 ranks, perf/README.md); it stays selectable. */
-    if (nnodes > 1 && nnodes < nranks && (allowed & (1u << TUTTI_ALGO_HIER)) && c != TUTTI_COLL_ALLGATHER)
-        return TUTTI_ALGO_HIER;
-    /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
-    if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
+    int small = bytes <= cfg->small_msg;
+    tutti_algo_size_str(cfg->small_msg, sm, sizeof(sm));
     /* a binomial reduce needs one receive per child in one step */
     if (c == TUTTI_COLL_REDUCE && nranks > (1 << TUTTI_MAX_FAN)) allowed &= ~(1u << TUTTI_ALGO_TREE);
-    if (allowed & (1u << pref)) return pref;
-    tutti_algo_t other = tutti_defaults[c][bytes <= cfg->small_msg ? 1 : 0];
-    if (allowed & (1u << other)) return other;
+    /* 2: the job's shape: several nodes, some with several ranks: keep the
+     * network traffic to one rank per node.  Not for all-gather: its gather
+     * and full-buffer broadcast inside the node cost more than they save
+     * (measured 1.1-3x slower than ring or rd on 2 simulated hosts x 2
+     * ranks, perf/README.md); it stays selectable. */
+    if (nnodes > 1 && nnodes < nranks && (allowed & (1u << TUTTI_ALGO_HIER)) && c != TUTTI_COLL_ALLGATHER) {
+        TUTTI_WHY("%d ranks on %d nodes, some with several: hierarchical (shm inside a node, one leader per node "
+                  "on the network)",
+                  nranks, nnodes);
+        return TUTTI_ALGO_HIER;
+    }
+    /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
+    if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
+    /* 3: the size threshold */
+    tutti_algo_t pref = tutti_defaults[c][small ? 0 : 1];
+    const char *forced = (cfg->forced & (1u << c)) ? " among those TUTTI_ALGO allows" : "";
+    if (allowed & (1u << pref)) {
+        if (tutti_defaults[c][0] == tutti_defaults[c][1])
+            TUTTI_WHY("the only default for %s%s", tutti_coll_names[c], forced);
+        else
+            TUTTI_WHY("%zu B %s TUTTI_SMALL_MSG_SIZE (%s): the %s algorithm%s", bytes, small ? "<=" : ">", sm,
+                      small ? "latency" : "bandwidth", forced);
+        return pref;
+    }
+    tutti_algo_t other = tutti_defaults[c][small ? 1 : 0];
+    if (allowed & (1u << other)) {
+        TUTTI_WHY("TUTTI_ALGO excludes %s, the default for %zu B; next choice", tutti_algo_names[pref], bytes);
+        return other;
+    }
     for (int a = 0; a < TUTTI_NUM_ALGOS; a++)
-        if (allowed & (1u << a)) return (tutti_algo_t)a;
+        if (allowed & (1u << a)) {
+            TUTTI_WHY("TUTTI_ALGO allows %s", tutti_algo_names[a]);
+            return (tutti_algo_t)a;
+        }
+    TUTTI_WHY("default");
     return tutti_defaults[c][1];
+}
+
+tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes)
+{
+    return tutti_algo_explain(cfg, c, bytes, nranks, nnodes, NULL, 0);
+}
+
+size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len) buf[0] = '\0';
+#define TUTTI_PUT(...)                                                         \
+    do {                                                                       \
+        int w_ = snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__);         \
+        if (w_ > 0) n += (size_t)w_;                                           \
+    } while (0)
+    for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
+        TUTTI_PUT("%s%s:", c ? "\n" : "", tutti_coll_names[c]);
+        /* scan 0, then 1 B .. 1 TiB by powers of two, and every range edge */
+        size_t edges[64 + 2 * TUTTI_ALGO_MAX_RANGES + 2];
+        int ne = 0;
+        edges[ne++] = 0;
+        for (int b = 0; b <= 40; b++) edges[ne++] = (size_t)1 << b;
+        edges[ne++] = cfg->small_msg + 1;
+        for (int k = 0; k < cfg->nranges[c]; k++) {
+            edges[ne++] = cfg->ranges[c][k].lo;
+            if (cfg->ranges[c][k].hi != SIZE_MAX) edges[ne++] = cfg->ranges[c][k].hi;
+        }
+        for (int i = 1; i < ne; i++) /* sort */
+            for (int j = i; j > 0 && edges[j] < edges[j - 1]; j--) {
+                size_t t = edges[j];
+                edges[j] = edges[j - 1];
+                edges[j - 1] = t;
+            }
+        int cur = -1;
+        size_t from = 0;
+        for (int i = 0; i <= ne; i++) {
+            int a = i < ne ? (int)tutti_algo_select(cfg, (tutti_coll_t)c, edges[i], nranks, nnodes) : -2;
+            if (i < ne && a == cur) continue;
+            if (cur >= 0) {
+                char f[24], t[24];
+                tutti_algo_size_str(from, f, sizeof(f));
+                tutti_algo_size_str(i < ne ? edges[i] : SIZE_MAX, t, sizeof(t));
+                TUTTI_PUT(" %s-%s %s%s", f, t, tutti_algo_names[cur], i < ne ? "," : "");
+            }
+            if (i < ne) {
+                cur = a;
+                from = edges[i];
+            }
+        }
+    }
+#undef TUTTI_PUT
+    return n;
 }

@@ -110,13 +110,19 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     req->memtype = TUTTI_MEM_HOST;
     tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks,
                      tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, a->count, a->root), comm->fingerprint);
-    if (!(comm->logged[a->coll] & (1u << algo))) {
-        comm->logged[a->coll] |= 1u << algo;
-        TUTTI_INFO(TUTTI_SUBSYS_COLL, comm->rank, "%s: algorithm %s for %zu bytes (%s)", tutti_coll_name(a->coll),
-                   tutti_algo_name(algo), bytes,
-                   (comm->algo.forced & (1u << a->coll)) ? "restricted by TUTTI_ALGO"
-                                                        : (bytes <= comm->algo.small_msg ? "small message"
-                                                                                         : "large message"));
+    /* the first call of each (collective, size class): what was chosen and why */
+    int cls = bytes ? 64 - __builtin_clzll((unsigned long long)bytes) : 0;
+    if (cls > 63) cls = 63;
+    if (!(comm->logged[a->coll] & (1ULL << cls)) && tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_TUNE)) {
+        comm->logged[a->coll] |= 1ULL << cls;
+        char why[256], cands[96] = "";
+        tutti_algo_explain(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, why, sizeof(why));
+        for (int k = 0; k < TUTTI_NUM_ALGOS; k++)
+            if (comm->algo.allowed[a->coll] & (1u << k))
+                snprintf(cands + strlen(cands), sizeof(cands) - strlen(cands), "%s%s", cands[0] ? "," : "",
+                         tutti_algo_name((tutti_algo_t)k));
+        TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "%s of %zu B: %s (candidates %s): %s", tutti_coll_name(a->coll),
+                   bytes, tutti_algo_name(algo), cands, why);
     }
     TUTTI_TRACE(TUTTI_SUBSYS_COLL, comm->rank, "%s #%llu: %zu bytes -> %s, %u phases, %u steps", call,
                 (unsigned long long)req->seq, bytes, tutti_algo_name(algo), s->nphases, s->nsteps);

@@ -138,6 +138,8 @@ tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec)
     } else {
         pthread_mutex_lock(&comm->lock);
         comm->algo = cfg;
+        memset(comm->logged, 0, sizeof(comm->logged)); /* explain the new choices */
+        tutti_comm_log_table(comm);
         pthread_mutex_unlock(&comm->lock);
     }
     tutti_comm_leave(comm);
@@ -315,6 +317,19 @@ static tutti_result_t tutti_comm_boot_allgather(void *ctx, const void *mine, voi
 static tutti_result_t tutti_comm_boot_barrier(void *ctx)
 {
     return tutti_bootstrap_barrier(ctx);
+}
+
+/* The decision table, once per communicator and algorithm setting (rank 0;
+ * every rank computes the same one). */
+void tutti_comm_log_table(tutti_comm_t comm)
+{
+    if (comm->rank != 0 || !tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_TUNE)) return;
+    char table[2048];
+    tutti_algo_table(&comm->algo, comm->nranks, comm->nnodes, table, sizeof(table));
+    TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "algorithms for %d ranks on %d node(s), by call size in bytes:",
+               comm->nranks, comm->nnodes);
+    for (char *line = strtok(table, "\n"); line; line = strtok(NULL, "\n"))
+        TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "  %s", line);
 }
 
 /* Places ranks on nodes: node index = order of first appearance. */
@@ -604,6 +619,7 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
         if (comm->nt_threshold < (1u << 20)) comm->nt_threshold = 1u << 20;
     }
     tutti_family_attach(comm, parent);
+    tutti_comm_log_table(comm);
     __atomic_store_n(&comm->magic, TUTTI_COMM_MAGIC, __ATOMIC_RELEASE);
     if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT) &&
         (comm->rank == 0 || tutti_log_on(TUTTI_LOG_TRACE, TUTTI_SUBSYS_INIT))) {

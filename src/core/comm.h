@@ -106,7 +106,7 @@ struct tutti_comm {
     struct tutti_request *head, *tail; /* posted, not yet complete, in order */
     struct tutti_request *free_reqs;
     struct tutti_request *all_reqs;
-    uint32_t logged[TUTTI_NUM_COLLS]; /* algorithms already announced */
+    uint64_t logged[TUTTI_NUM_COLLS]; /* size classes (log2) whose choice was explained */
     tutti_recorder_t fr;              /* flight recorder */
     unsigned dumped;                  /* SIGUSR1 requests already served */
     int dump_on_timeout;
@@ -147,6 +147,9 @@ void tutti_comm_announce(tutti_comm_t comm, tutti_result_t r, const char *why);
 
 /* Frees everything; the handle stays readable (magic) for a while. */
 void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone);
+
+/* Logs the algorithm decision table (INFO, TUNE; rank 0). */
+void tutti_comm_log_table(tutti_comm_t comm);
 
 /* Local identity of this process's node. */
 void tutti_comm_local_info(tutti_rank_info_t *info);

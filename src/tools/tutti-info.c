@@ -4,6 +4,10 @@
  *   tutti-info            version, transports, topology, every parameter
  *   tutti-info -p         parameters only
  *   tutti-info -a         also algorithms per collective
+ *   tutti-info --tune --nodes N --ppn P
+ *                         the algorithm table a job of N nodes x P ranks
+ *                         would use (with this environment's TUTTI_ALGO and
+ *                         TUTTI_SMALL_MSG_SIZE), and why, without running one
  */
 #include "coll.h"
 #include "core/comm.h"
@@ -13,6 +17,7 @@
 #include "util/param.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,17 +60,61 @@ static void tutti_info_algos(void)
     }
 }
 
+/* The decision table of a job shape, then one explained line per
+ * collective and power-of-4 size. */
+static int tutti_info_tune(int nodes, int ppn)
+{
+    tutti_algo_config_t cfg;
+    char err[512], table[4096];
+    if (tutti_algo_config_parse(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err,
+                                sizeof(err)) != 0) {
+        fprintf(stderr, "tutti-info: %s\n", err);
+        return 1;
+    }
+    int p = nodes * ppn;
+    printf("# Algorithms for %d node(s) x %d rank(s) = %d ranks (TUTTI_ALGO='%s', TUTTI_SMALL_MSG_SIZE=%zu)\n", nodes,
+           ppn, p, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE));
+    tutti_algo_table(&cfg, p, nodes, table, sizeof(table));
+    printf("%s\n# Why, by call size\n", table);
+    for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
+        if (c == TUTTI_COLL_BARRIER) continue;
+        for (size_t b = 8; b <= ((size_t)1 << 30); b *= 16) {
+            char why[256];
+            tutti_algo_t a = tutti_algo_explain(&cfg, (tutti_coll_t)c, b, p, nodes, why, sizeof(why));
+            printf("%-15s %11zu B  %-6s %s\n", tutti_coll_name((tutti_coll_t)c), b, tutti_algo_name(a), why);
+        }
+    }
+    return 0;
+}
+
+static int tutti_info_usage(const char *argv0)
+{
+    fprintf(stderr, "usage: %s [-p] [-a] | --tune --nodes N --ppn P\n", argv0);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    int params_only = 0, algos = 0;
+    int params_only = 0, algos = 0, tune = 0, nodes = 1, ppn = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-p") == 0) params_only = 1;
         else if (strcmp(argv[i], "-a") == 0) algos = 1;
-        else {
-            fprintf(stderr, "usage: %s [-p] [-a]\n", argv[0]);
-            return 2;
+        else if (strcmp(argv[i], "--tune") == 0) tune = 1;
+        else if ((strcmp(argv[i], "--nodes") == 0 || strcmp(argv[i], "--ppn") == 0) && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[i + 1], &end, 10);
+            if (*end || v < 1 || v > (1 << 20)) {
+                fprintf(stderr, "tutti-info: %s wants a count from 1 to %d, not '%s'\n", argv[i], 1 << 20, argv[i + 1]);
+                return 2;
+            }
+            if (argv[i][2] == 'n') nodes = (int)v;
+            else ppn = (int)v;
+            i++;
+        } else {
+            return tutti_info_usage(argv[0]);
         }
     }
+    if (tune) return tutti_info_tune(nodes, ppn);
     if (!params_only) {
         char topo[256];
         size_t n;

@@ -19,7 +19,7 @@ typedef enum {
 } tutti_log_level_t;
 
 #define TUTTI_SUBSYS_MAP(X)                                                    \
-    X(INIT) X(BOOTSTRAP) X(COLL) X(ENGINE) X(SHM) X(TRANSPORT) X(PARAM) X(MPI)
+    X(INIT) X(BOOTSTRAP) X(COLL) X(ENGINE) X(SHM) X(TRANSPORT) X(PARAM) X(MPI) X(TUNE)
 
 enum {
 #define TUTTI_SUBSYS_BIT_(name) TUTTI_SUBSYS_BIT_##name,
@@ -35,6 +35,7 @@ enum {
 #define TUTTI_SUBSYS_TRANSPORT (1u << TUTTI_SUBSYS_BIT_TRANSPORT)
 #define TUTTI_SUBSYS_PARAM (1u << TUTTI_SUBSYS_BIT_PARAM)
 #define TUTTI_SUBSYS_MPI (1u << TUTTI_SUBSYS_BIT_MPI)
+#define TUTTI_SUBSYS_TUNE (1u << TUTTI_SUBSYS_BIT_TUNE)
 
 typedef struct {
     int ready; /* atomically set once configured */

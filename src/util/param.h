@@ -28,7 +28,7 @@ typedef enum {
       "Log level: NONE, VERSION, WARN, INFO or TRACE.")                        \
     X(DEBUG_SUBSYS, STRING, "ALL", 0, 0,                                       \
       "Subsystems to log, comma-separated, ^ to exclude: INIT, BOOTSTRAP, "    \
-      "COLL, ENGINE, SHM, TRANSPORT, PARAM, MPI, ALL.")                        \
+      "COLL, ENGINE, SHM, TRANSPORT, PARAM, MPI, TUNE, ALL.")                  \
     X(DEBUG_FILE, STRING, "", 0, 0,                                            \
       "Write the log to this file instead of stderr; %h is the host name, "    \
       "%p the process id.")                                                    \

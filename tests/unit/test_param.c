@@ -89,6 +89,39 @@ static void test_algo(void)
     tutti_algo_config_parse(&c, "allgather:hier", 32768, err, sizeof(err));
     tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLGATHER, 8, 4, 1) == TUTTI_ALGO_HIER,
            "TUTTI_ALGO=allgather:hier gets it, even on one node");
+    /* size ranges: the issue's own example */
+    tap_ok(tutti_algo_config_parse(&c, "ring;allreduce:tree@0-64K,ring@64K-max;broadcast:^tree", 32768, err,
+                                   sizeof(err)) == 0 &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 1) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 65535, 4, 1) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 65536, 4, 1) == TUTTI_ALGO_RING &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 16, 2) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4, 1) == TUTTI_ALGO_RING,
+           "TUTTI_ALGO='ring;allreduce:tree@0-64K,ring@64K-max;broadcast:^tree': ranges pick, also over the job shape "
+           "(%s)", err);
+    {
+        char why[256], table[2048];
+        tutti_algo_explain(&c, TUTTI_COLL_ALLREDUCE, 100, 4, 1, why, sizeof(why));
+        tap_ok(strstr(why, "TUTTI_ALGO gives tree@0-64K") != NULL, "the explanation names the range: %s", why);
+        tutti_algo_table(&c, 4, 1, table, sizeof(table));
+        tap_ok(strstr(table, "allreduce: 0-64K tree, 64K-max ring") != NULL &&
+                   strstr(table, "broadcast: 0-max ring") != NULL,
+               "the decision table shows the ranges: %.120s", table);
+    }
+    tap_ok(tutti_algo_config_parse(&c, "allreduce:tree@0-1K;allreduce:rd@512-4K", 32768, err, sizeof(err)) == 0 &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 100, 4, 1) == TUTTI_ALGO_TREE &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 600, 4, 1) == TUTTI_ALGO_RD &&
+               tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 1 << 20, 4, 1) == TUTTI_ALGO_RING,
+           "later ranges win where they overlap earlier entries; sizes no range covers keep the default rule");
+    {
+        char why[256];
+        tutti_algo_config_parse(&c, "", 32768, err, sizeof(err));
+        tutti_algo_explain(&c, TUTTI_COLL_ALLREDUCE, 4096, 4, 1, why, sizeof(why));
+        int ok = strstr(why, "TUTTI_SMALL_MSG_SIZE") != NULL;
+        tutti_algo_explain(&c, TUTTI_COLL_ALLREDUCE, 4096, 8, 2, why, sizeof(why));
+        ok = ok && strstr(why, "8 ranks on 2 nodes") != NULL;
+        tap_ok(ok, "explanations name the threshold or the job shape: %s", why);
+    }
     tap_ok(tutti_algo_config_parse(&c, " allreduce:ring,rd ; reduce:TREE ", 32768, err, sizeof(err)) == 0 &&
                c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_REDUCE] == BIT(TREE),
            "TUTTI_ALGO with spaces, lists and upper case");
@@ -97,6 +130,10 @@ static void test_algo(void)
         {"allgather:tree", "tree"},      {"bogus:ring", "bogus"},
         {"allreduce:^ring,tree,rd,hier", "without any"}, {"reduce_scatter:^ring", "without any"},
         {"allreduce:", "no algorithm"},  {":ring", "collective"},
+        {"allreduce:tree@0-64K,ring@32K-max", "overlap"}, {"allreduce:tree@64K-0", "bad size range"},
+        {"allreduce:tree@0-64Q", "64Q"},  {"allreduce:tree@0-64K,ring", "algo@lo-hi"},
+        {"allreduce:^tree@0-1K", "'^'"},  {"allgather:tree@0-1K", "no algorithm 'tree'"},
+        {"allreduce:rung@0-1K", "rung"}, {"allreduce:tree@-1K", "bad size range"},
     };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         err[0] = '\0';
