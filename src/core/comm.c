@@ -319,6 +319,58 @@ static tutti_result_t tutti_comm_boot_barrier(void *ctx)
     return tutti_bootstrap_barrier(ctx);
 }
 
+/* The job as every rank sees it (the allgathered topology facts): logged at
+ * INFO (rank 0), and written with the topology when TUTTI_TOPO_DUMP_FILE is
+ * set (every rank, its own file with %r). */
+static void tutti_comm_job_view(tutti_comm_t comm)
+{
+    char view[512], local[256] = "", table[1024] = "", leaders[256] = "";
+    int n = snprintf(view, sizeof(view), "%d ranks on %d node(s); ranks per node:", comm->nranks, comm->nnodes);
+    for (int node = 0; node < comm->nnodes && n > 0 && (size_t)n < sizeof(view); node++) {
+        int cnt = 0, first = -1, sockets = 0;
+        uint64_t seen = 0;
+        for (int q = 0; q < comm->nranks; q++) {
+            if (comm->node_of_rank[q] != node) continue;
+            if (first < 0) first = q;
+            cnt++;
+            int pk = comm->info[q].my_package;
+            if (pk >= 0 && pk < 64 && !(seen & (1ULL << pk))) {
+                seen |= 1ULL << pk;
+                sockets++;
+            }
+        }
+        n += snprintf(view + n, sizeof(view) - (size_t)n, " %s (%d, on %d of %d socket%s, %d GPU, %d NIC)",
+                      comm->info[first].host, cnt, sockets, comm->info[first].packages, comm->info[first].packages == 1 ? "" : "s",
+                      comm->info[first].gpus, comm->info[first].nics);
+        size_t l = strlen(leaders);
+        snprintf(leaders + l, sizeof(leaders) - l, "%s%d", node ? "," : "", first);
+    }
+    if (comm->rank == 0) TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "job: %s", view);
+    const char *dump = tutti_param_str(TUTTI_P_TOPO_DUMP_FILE);
+    if (!dump[0]) return;
+    for (int q = 0; q < comm->nranks; q++) {
+        if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) continue;
+        size_t l = strlen(local);
+        snprintf(local + l, sizeof(local) - l, "%s%d", local[0] ? "," : "", q);
+    }
+    tutti_algo_table(&comm->algo, comm->nranks, comm->nnodes, table, sizeof(table));
+    for (char *p = table; *p; p++)
+        if (*p == '\n') *p = ';';
+    char f_rank[32], f_nranks[32], f_node[32], f_nodes[32], f_local[300], f_table[1100], f_leaders[300], f_job[600];
+    snprintf(f_rank, sizeof(f_rank), "TuttiRank=%d", comm->rank);
+    snprintf(f_nranks, sizeof(f_nranks), "TuttiRanks=%d", comm->nranks);
+    snprintf(f_node, sizeof(f_node), "TuttiNode=%d", comm->node_of_rank[comm->rank]);
+    snprintf(f_nodes, sizeof(f_nodes), "TuttiNodes=%d", comm->nnodes);
+    snprintf(f_local, sizeof(f_local), "TuttiNodeRanks=%s", local);
+    snprintf(f_leaders, sizeof(f_leaders), "TuttiNodeLeaders=%s", leaders);
+    snprintf(f_table, sizeof(f_table), "TuttiAlgorithms=%s", table);
+    snprintf(f_job, sizeof(f_job), "TuttiJob=%s", view);
+    const char *facts[] = {f_rank, f_nranks, f_node, f_nodes, f_local, f_leaders, f_table, f_job};
+    char err[300];
+    if (tutti_topo_dump(dump, comm->rank, facts, 8, err, sizeof(err)) != 0)
+        TUTTI_WARN(TUTTI_SUBSYS_TUNE, comm->rank, "%s", err);
+}
+
 /* The decision table, once per communicator and algorithm setting (rank 0;
  * every rank computes the same one). */
 void tutti_comm_log_table(tutti_comm_t comm)
@@ -575,9 +627,30 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     }
     tutti_rank_info_t mine;
     tutti_comm_local_info(&mine);
+    char topo_err[300] = "";
+    {
+        tutti_topo_local_t t;
+        mine.topo_ok = tutti_topo_load(&t, comm->rank, topo_err, sizeof(topo_err)) == 0;
+        if (mine.topo_ok) {
+            mine.packages = (int16_t)t.packages;
+            mine.numa_nodes = (int16_t)t.numa_nodes;
+            mine.my_package = (int16_t)t.my_package;
+            mine.my_numa = (int16_t)t.my_numa;
+            mine.gpus = (int16_t)t.gpus;
+            mine.nics = (int16_t)t.nics;
+        }
+    }
     r = tutti_bootstrap_allgather(boot, &mine, comm->info, sizeof(mine));
     if (r != TUTTI_SUCCESS) {
         snprintf(err, errlen, "%s", tutti_bootstrap_error(boot));
+        goto fail;
+    }
+    /* a rank that cannot load the topology it was given fails everyone */
+    for (int q = 0; q < comm->nranks; q++) {
+        if (comm->info[q].topo_ok) continue;
+        if (q == comm->rank) snprintf(err, errlen, "rank %d: %s", q, topo_err);
+        else snprintf(err, errlen, "rank %d could not load its topology (TUTTI_TOPO_FILE / TUTTI_TOPO_SYNTHETIC; see its log)", q);
+        r = TUTTI_ERR_INVALID_ARGUMENT;
         goto fail;
     }
     r = tutti_comm_map_nodes(comm);
@@ -620,6 +693,7 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     }
     tutti_family_attach(comm, parent);
     tutti_comm_log_table(comm);
+    tutti_comm_job_view(comm);
     __atomic_store_n(&comm->magic, TUTTI_COMM_MAGIC, __ATOMIC_RELEASE);
     if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT) &&
         (comm->rank == 0 || tutti_log_on(TUTTI_LOG_TRACE, TUTTI_SUBSYS_INIT))) {

@@ -60,6 +60,9 @@ typedef struct {
     int32_t pid;
     uint32_t pad;
     char transports[40]; /* TUTTI_TRANSPORTS: must agree */
+    /* the topology this rank sees (src/topo): the job's view is the table
+     * of these, the same on every rank */
+    int16_t topo_ok, packages, numa_nodes, my_package, my_numa, gpus, nics, pad2;
     uint64_t cpus[16]; /* CPUs this process may run on (first 1024) */
 } tutti_rank_info_t;
 

@@ -94,6 +94,15 @@ typedef enum {
       "goes to the socket straight from the user's buffer, without a staging " \
       "copy, from this slice size; 0 (the default: slower on the test VM) "   \
       "disables.")                                                              \
+    X(TOPO_FILE, STRING, "", 0, 0,                                             \
+      "Topology from this hwloc XML file instead of the machine ('%r' in "     \
+      "the name: the rank).")                                                  \
+    X(TOPO_SYNTHETIC, STRING, "", 0, 0,                                        \
+      "Topology from this hwloc synthetic description instead of the "        \
+      "machine, e.g. 'pack:2 numa:1 l3:1 core:8 pu:2'.")                       \
+    X(TOPO_DUMP_FILE, STRING, "", 0, 0,                                        \
+      "Write the topology in use (hwloc XML plus Tutti* facts of the job) "    \
+      "here at communicator creation ('%r': the rank).")                       \
     X(SOCKET_IFNAME, STRING, "", 0, 0,                                         \
       "Network interfaces to use, NCCL grammar: 'eth,ib' prefixes, '^docker' " \
       "excludes, '=eth0' exact names.  Default: the first up interface that "  \
