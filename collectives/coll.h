@@ -58,6 +58,9 @@ typedef struct tutti_coll_args {
     const int *node_of_rank;
     int nnodes;
     size_t small_msg; /* latency-bound up to here (0: the default, 32 KiB) */
+    /* ring order from the topology (patterns/order.c): ring_order[i] is the
+     * rank at position i, ring_pos its inverse; NULL: rank order */
+    const int *ring_order, *ring_pos;
 } tutti_coll_args_t;
 
 typedef tutti_result_t (*tutti_coll_build_fn)(tutti_sched_t *s, const tutti_coll_args_t *a);
@@ -133,6 +136,20 @@ tutti_result_t tutti_coll_barrier_dissemination(tutti_sched_t *s, const tutti_co
 tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
+
+/* Builds the schedule of algorithm `algo` for a call: the builder, run in
+ * topology ring order (a->ring_order) where the algorithm is a ring whose
+ * result does not depend on who sits where (all-reduce, broadcast, reduce);
+ * all-gather and reduce-scatter rings keep rank order, since their blocks
+ * are laid out by rank. */
+tutti_result_t tutti_coll_build(tutti_sched_t *s, const tutti_coll_args_t *a, tutti_algo_t algo);
+
+/* Runs a flat builder on a group of ranks: sub->rank and sub->nranks (and
+ * sub->root) are indexes into group; the peers of the steps it appends are
+ * mapped back to ranks.  AVG's division (TUTTI_STEP_FINAL) stays only where
+ * keep_final says. */
+tutti_result_t tutti_coll_run_on_group(tutti_sched_t *s, tutti_coll_build_fn build, tutti_coll_args_t sub,
+                                       const int *group, int keep_final);
 
 /* Shared by the algorithms: a purely local copy (one rank, or root's own
  * block), with AVG's division when final. */

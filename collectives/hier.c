@@ -73,26 +73,6 @@ static int tutti_hier_index(const int *group, int n, int rank)
     return -1;
 }
 
-/* Runs a flat builder on a group (sub->rank and sub->nranks are group
- * indexes) and maps the peers of the steps it appended back to ranks.  AVG's
- * division stays only where keep_final says. */
-static tutti_result_t tutti_hier_run(tutti_sched_t *s, tutti_coll_build_fn build, tutti_coll_args_t sub,
-                                     const int *group, int keep_final)
-{
-    uint32_t first = s->nsteps;
-    sub.node_of_rank = NULL;
-    sub.nnodes = 1;
-    tutti_result_t r = build(s, &sub);
-    if (r != TUTTI_SUCCESS || s->oom) return r;
-    for (uint32_t i = first; i < s->nsteps; i++) {
-        tutti_step_t *st = &s->steps[i];
-        for (int k = 0; k < st->nrecv; k++) st->recv[k] = group[st->recv[k]];
-        for (int k = 0; k < st->nsend; k++) st->send[k] = group[st->send[k]];
-        if (!keep_final) st->flags &= (uint16_t)~TUTTI_STEP_FINAL;
-    }
-    return TUTTI_SUCCESS;
-}
-
 static tutti_coll_args_t tutti_hier_sub(const tutti_coll_args_t *a, tutti_coll_t c, const void *sendbuf,
                                         void *recvbuf, size_t count, int root, int rank, int nranks)
 {
@@ -126,7 +106,7 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
     int leader = h.me_local == 0;
     /* 1: reduce to the leader (its result is not final yet) */
     if (h.nlocal > 1) {
-        r = tutti_hier_run(s, small ? tutti_coll_reduce_tree : tutti_coll_reduce_ring,
+        r = tutti_coll_run_on_group(s, small ? tutti_coll_reduce_tree : tutti_coll_reduce_ring,
                            tutti_hier_sub(a, TUTTI_COLL_REDUCE, a->sendbuf, a->recvbuf, a->count, 0, h.me_local,
                                           h.nlocal),
                            h.local, 0);
@@ -138,14 +118,14 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
      * final division (AVG) happens here */
     if (leader) {
         int i = tutti_hier_index(h.reps, h.nnodes, a->rank);
-        r = tutti_hier_run(s, small ? tutti_coll_allreduce_rd : tutti_coll_allreduce_ring,
+        r = tutti_coll_run_on_group(s, small ? tutti_coll_allreduce_rd : tutti_coll_allreduce_ring,
                            tutti_hier_sub(a, TUTTI_COLL_ALLREDUCE, a->recvbuf, a->recvbuf, a->count, 0, i, h.nnodes),
                            h.reps, 1);
         if (r != TUTTI_SUCCESS) goto out;
     }
     /* 3: the leader hands the result to its node */
     if (h.nlocal > 1)
-        r = tutti_hier_run(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
+        r = tutti_coll_run_on_group(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
                            tutti_hier_sub(a, TUTTI_COLL_BROADCAST, a->recvbuf, a->recvbuf, a->count, 0, h.me_local,
                                           h.nlocal),
                            h.local, 0);
@@ -170,7 +150,7 @@ tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args
     if (h.nnodes > 1 && rep == a->rank) {
         int i = tutti_hier_index(h.reps, h.nnodes, a->rank);
         int root_node = a->node_of_rank ? a->node_of_rank[a->root] : 0;
-        r = tutti_hier_run(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
+        r = tutti_coll_run_on_group(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
                            tutti_hier_sub(a, TUTTI_COLL_BROADCAST, a->sendbuf, a->recvbuf, a->count, root_node, i,
                                           h.nnodes),
                            h.reps, 0);
@@ -181,7 +161,7 @@ tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args
     if (h.nlocal > 1) {
         int root_local = tutti_hier_index(h.local, h.nlocal, rep);
         const void *from = (done_here || a->rank != a->root) ? a->recvbuf : a->sendbuf;
-        r = tutti_hier_run(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
+        r = tutti_coll_run_on_group(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
                            tutti_hier_sub(a, TUTTI_COLL_BROADCAST, from, a->recvbuf, a->count, root_local,
                                           h.me_local, h.nlocal),
                            h.local, 0);
@@ -277,7 +257,7 @@ tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args
     /* 3: the leader hands the whole result to its node */
     if (h.nlocal > 1) {
         size_t total = a->count * (size_t)a->nranks;
-        r = tutti_hier_run(s, tutti_hier_small(a, blk * (size_t)a->nranks) ? tutti_coll_broadcast_tree
+        r = tutti_coll_run_on_group(s, tutti_hier_small(a, blk * (size_t)a->nranks) ? tutti_coll_broadcast_tree
                                                                             : tutti_coll_broadcast_ring,
                            tutti_hier_sub(a, TUTTI_COLL_BROADCAST, dst, dst, total, 0, h.me_local, h.nlocal),
                            h.local, 0);

@@ -101,6 +101,37 @@ size_t tutti_coll_bytes(const tutti_coll_args_t *a)
     return b;
 }
 
+tutti_result_t tutti_coll_run_on_group(tutti_sched_t *s, tutti_coll_build_fn build, tutti_coll_args_t sub,
+                                       const int *group, int keep_final)
+{
+    uint32_t first = s->nsteps;
+    sub.node_of_rank = NULL; /* flat inside the group */
+    sub.nnodes = 1;
+    sub.ring_order = sub.ring_pos = NULL;
+    tutti_result_t r = build(s, &sub);
+    if (r != TUTTI_SUCCESS || s->oom) return r;
+    for (uint32_t i = first; i < s->nsteps; i++) {
+        tutti_step_t *st = &s->steps[i];
+        for (int k = 0; k < st->nrecv; k++) st->recv[k] = group[st->recv[k]];
+        for (int k = 0; k < st->nsend; k++) st->send[k] = group[st->send[k]];
+        if (!keep_final) st->flags &= (uint16_t)~TUTTI_STEP_FINAL;
+    }
+    return TUTTI_SUCCESS;
+}
+
+tutti_result_t tutti_coll_build(tutti_sched_t *s, const tutti_coll_args_t *a, tutti_algo_t algo)
+{
+    tutti_coll_build_fn build = tutti_coll_builder(a->coll, algo);
+    if (!build) return TUTTI_ERR_INTERNAL;
+    int reorder = a->ring_order && a->ring_pos && algo == TUTTI_ALGO_RING &&
+                  (a->coll == TUTTI_COLL_ALLREDUCE || a->coll == TUTTI_COLL_BROADCAST || a->coll == TUTTI_COLL_REDUCE);
+    if (!reorder) return build(s, a);
+    tutti_coll_args_t sub = *a;
+    sub.rank = a->ring_pos[a->rank];
+    sub.root = a->ring_pos[a->root];
+    return tutti_coll_run_on_group(s, build, sub, a->ring_order, 1);
+}
+
 void tutti_coll_local_copy(tutti_sched_t *s, const void *src, void *dst, size_t bytes, int final)
 {
     tutti_sched_phase(s, 0);

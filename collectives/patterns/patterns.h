@@ -17,6 +17,13 @@ static inline int tutti_pattern_ring_next(int r, int p) { return (r + 1) % p; }
 static inline int tutti_pattern_ring_prev(int r, int p) { return (r - 1 + p) % p; }
 static inline int tutti_pattern_mod(int a, int p) { return ((a % p) + p) % p; }
 
+/* Ring order from the topology (order.c): order[i] is the rank at position
+ * i, ranks sorted by (node, package, NUMA node, rank); NULL arrays count as
+ * all zero.  Pure: every rank computes the same order. */
+void tutti_pattern_topo_order(int p, const int *node, const int *package, const int *numa, int *order);
+/* How many neighbours around the ring differ in key[] (node, package). */
+int tutti_pattern_ring_crossings(int p, const int *order, const int *key);
+
 /* ---- segments ------------------------------------------------------------
  * count elements cut into p contiguous segments, sizes differing by at most
  * one, the larger ones first:  count=10, p=4 -> 3 3 2 2

@@ -79,6 +79,8 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     a->rank = comm->rank;
     a->nranks = comm->nranks;
     a->node_of_rank = comm->node_of_rank;
+    a->ring_order = comm->ring_order;
+    a->ring_pos = comm->ring_pos;
     a->nnodes = comm->nnodes;
     a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
@@ -87,7 +89,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
     if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {
-        tutti_result_t r = tutti_coll_builder(a->coll, algo)(s, a);
+        tutti_result_t r = tutti_coll_build(s, a, algo);
         if (r != TUTTI_SUCCESS) {
             tutti_request_put(req);
             return tutti_comm_error(comm, TUTTI_ERR_INTERNAL, "%s: algorithm %s cannot build this call", call,

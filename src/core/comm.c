@@ -5,6 +5,8 @@
  */
 #include "core/comm.h"
 
+#include "patterns/patterns.h"
+
 #include "core/transports.h"
 #include "topo/topo.h"
 #include "util/log.h"
@@ -345,7 +347,18 @@ static void tutti_comm_job_view(tutti_comm_t comm)
         size_t l = strlen(leaders);
         snprintf(leaders + l, sizeof(leaders) - l, "%s%d", node ? "," : "", first);
     }
-    if (comm->rank == 0) TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "job: %s", view);
+    char ring[256] = "rank order";
+    if (comm->ring_order) {
+        ring[0] = '\0';
+        for (int i = 0; i < comm->nranks; i++) {
+            size_t l = strlen(ring);
+            snprintf(ring + l, sizeof(ring) - l, "%s%d", i ? "," : "", comm->ring_order[i]);
+        }
+    }
+    if (comm->rank == 0) {
+        TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "job: %s", view);
+        TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "ring (all-reduce, broadcast, reduce): %s", ring);
+    }
     const char *dump = tutti_param_str(TUTTI_P_TOPO_DUMP_FILE);
     if (!dump[0]) return;
     for (int q = 0; q < comm->nranks; q++) {
@@ -356,7 +369,9 @@ static void tutti_comm_job_view(tutti_comm_t comm)
     tutti_algo_table(&comm->algo, comm->nranks, comm->nnodes, table, sizeof(table));
     for (char *p = table; *p; p++)
         if (*p == '\n') *p = ';';
-    char f_rank[32], f_nranks[32], f_node[32], f_nodes[32], f_local[300], f_table[1100], f_leaders[300], f_job[600];
+    char f_rank[32], f_nranks[32], f_node[32], f_nodes[32], f_local[300], f_table[1100], f_leaders[300], f_job[600],
+        f_ring[300];
+    snprintf(f_ring, sizeof(f_ring), "TuttiRing=%s", ring);
     snprintf(f_rank, sizeof(f_rank), "TuttiRank=%d", comm->rank);
     snprintf(f_nranks, sizeof(f_nranks), "TuttiRanks=%d", comm->nranks);
     snprintf(f_node, sizeof(f_node), "TuttiNode=%d", comm->node_of_rank[comm->rank]);
@@ -365,9 +380,9 @@ static void tutti_comm_job_view(tutti_comm_t comm)
     snprintf(f_leaders, sizeof(f_leaders), "TuttiNodeLeaders=%s", leaders);
     snprintf(f_table, sizeof(f_table), "TuttiAlgorithms=%s", table);
     snprintf(f_job, sizeof(f_job), "TuttiJob=%s", view);
-    const char *facts[] = {f_rank, f_nranks, f_node, f_nodes, f_local, f_leaders, f_table, f_job};
+    const char *facts[] = {f_rank, f_nranks, f_node, f_nodes, f_local, f_leaders, f_table, f_job, f_ring};
     char err[300];
-    if (tutti_topo_dump(dump, comm->rank, facts, 8, err, sizeof(err)) != 0)
+    if (tutti_topo_dump(dump, comm->rank, facts, 9, err, sizeof(err)) != 0)
         TUTTI_WARN(TUTTI_SUBSYS_TUNE, comm->rank, "%s", err);
 }
 
@@ -382,6 +397,41 @@ void tutti_comm_log_table(tutti_comm_t comm)
                comm->nranks, comm->nnodes);
     for (char *line = strtok(table, "\n"); line; line = strtok(NULL, "\n"))
         TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "  %s", line);
+}
+
+/* The ring order from the job view (patterns/order.c); kept only when it
+ * differs from rank order. */
+static tutti_result_t tutti_comm_ring_order(tutti_comm_t comm)
+{
+    int p = comm->nranks, same = 1;
+    int *order = malloc(sizeof(int) * (size_t)p), *pk = malloc(sizeof(int) * (size_t)p),
+        *nm = malloc(sizeof(int) * (size_t)p);
+    if (!order || !pk || !nm) {
+        free(order);
+        free(pk);
+        free(nm);
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    for (int q = 0; q < p; q++) {
+        pk[q] = comm->info[q].my_package;
+        nm[q] = comm->info[q].my_numa;
+    }
+    tutti_pattern_topo_order(p, comm->node_of_rank, pk, nm, order);
+    free(pk);
+    free(nm);
+    for (int i = 0; i < p; i++) same &= order[i] == i;
+    if (same) {
+        free(order);
+        return TUTTI_SUCCESS;
+    }
+    comm->ring_pos = malloc(sizeof(int) * (size_t)p);
+    if (!comm->ring_pos) {
+        free(order);
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    for (int i = 0; i < p; i++) comm->ring_pos[order[i]] = i;
+    comm->ring_order = order;
+    return TUTTI_SUCCESS;
 }
 
 /* Places ranks on nodes: node index = order of first appearance. */
@@ -654,6 +704,7 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
         goto fail;
     }
     r = tutti_comm_map_nodes(comm);
+    if (r == TUTTI_SUCCESS) r = tutti_comm_ring_order(comm);
     if (r != TUTTI_SUCCESS) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -740,6 +791,9 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
     comm->info = NULL;
     free(comm->node_of_rank);
     comm->node_of_rank = NULL;
+    free(comm->ring_order);
+    free(comm->ring_pos);
+    comm->ring_order = comm->ring_pos = NULL;
     tutti_bootstrap_destroy(comm->boot);
     comm->boot = NULL;
     tutti_family_detach(comm);

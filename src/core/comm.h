@@ -96,6 +96,7 @@ struct tutti_comm {
     /* the job */
     tutti_rank_info_t *info; /* [nranks] */
     int *node_of_rank;       /* [nranks] */
+    int *ring_order, *ring_pos; /* topology ring order and its inverse; NULL: rank order */
     int nnodes, local_rank, local_size;
 
     tutti_bootstrap_t *boot;

@@ -124,8 +124,46 @@ static void test_rd(void)
     tap_ok(ok, "recursive doubling: p2 survivors with a bijective virtual rank, for p = 1..130");
 }
 
+/* Ring order from the topology: a pure function of the job view. */
+static void test_topo_order(void)
+{
+    int order[16];
+    /* 6 ranks dealt round-robin over 2 nodes */
+    int node6[6] = {0, 1, 0, 1, 0, 1};
+    int ident[6] = {0, 1, 2, 3, 4, 5};
+    tutti_pattern_topo_order(6, node6, NULL, NULL, order);
+    int want6[6] = {0, 2, 4, 1, 3, 5};
+    tap_ok(memcmp(order, want6, sizeof(want6)) == 0 && tutti_pattern_ring_crossings(6, ident, node6) == 6 &&
+               tutti_pattern_ring_crossings(6, order, node6) == 2,
+           "round-robin over 2 nodes: ring 0 2 4 1 3 5 crosses nodes 2 times instead of 6");
+    /* one node, 8 ranks alternating over 2 sockets (a common default binding) */
+    int pk8[8] = {0, 1, 0, 1, 0, 1, 0, 1};
+    tutti_pattern_topo_order(8, NULL, pk8, NULL, order);
+    tap_ok(tutti_pattern_ring_crossings(8, order, pk8) == 2 && order[0] == 0 && order[4] == 1,
+           "8 ranks alternating over 2 sockets: the ring crosses sockets twice, not 8 times");
+    /* 4 nodes of 4 (GPU-node fixture shape): node first, then package, then rank */
+    int node16[16], pk16[16];
+    for (int r = 0; r < 16; r++) {
+        node16[r] = r % 4;
+        pk16[r] = (r / 4) % 2;
+    }
+    tutti_pattern_topo_order(16, node16, pk16, NULL, order);
+    int ok = tutti_pattern_ring_crossings(16, order, node16) == 4;
+    for (int i = 1; i < 16; i++)
+        ok &= node16[order[i - 1]] < node16[order[i]] ||
+              (node16[order[i - 1]] == node16[order[i]] && (pk16[order[i - 1]] < pk16[order[i]] ||
+                                                            (pk16[order[i - 1]] == pk16[order[i]] && order[i - 1] < order[i])));
+    tap_ok(ok, "16 ranks on 4 nodes x 2 sockets: sorted by (node, socket, rank), 4 node crossings");
+    /* contiguous placement stays rank order; unknown packages (-1) count as 0 */
+    int node4[4] = {0, 0, 1, 1}, unk[4] = {-1, -1, -1, -1};
+    tutti_pattern_topo_order(4, node4, unk, unk, order);
+    tap_ok(order[0] == 0 && order[1] == 1 && order[2] == 2 && order[3] == 3,
+           "ranks already grouped by node keep rank order (no reordering cost)");
+}
+
 int main(void)
 {
+    test_topo_order();
     test_segments();
     test_binomial();
     test_btree();

@@ -6,6 +6,7 @@
  * many slices and expose any schedule that relies on buffering.
  */
 #include "coll.h"
+#include "patterns/patterns.h"
 #include "dtype/dtype.h"
 #include "refcheck.h"
 #include "sim/sim.h"
@@ -64,15 +65,21 @@ static int run_case(const sched_case_t *c)
     int si = c->slot == 64 ? 0 : c->slot == 256 ? 1 : 2;
     if (!worlds[c->nslots][si]) worlds[c->nslots][si] = sim_create(p, 2, c->nslots, c->slot, c->seed);
     sim_world_t *w = worlds[c->nslots][si];
-    tutti_coll_build_fn build = tutti_coll_builder(c->coll, c->algo);
+    if (!tutti_coll_builder(c->coll, c->algo)) return 0;
     /* hierarchical algorithms see a job shape that rotates with the seed:
      * one node, nodes of 2 consecutive ranks, ranks dealt round-robin over
      * 3 nodes (not contiguous), nodes of 3 (the last one smaller) */
-    int *node = malloc(sizeof(int) * (size_t)p), nnodes = 1, shape = c->algo == TUTTI_ALGO_HIER ? (int)(c->seed % 4) : 0;
+    int *node = malloc(sizeof(int) * (size_t)p), nnodes = 1;
+    int shape = (c->algo == TUTTI_ALGO_HIER || c->algo == TUTTI_ALGO_RING) ? (int)(c->seed % 4) : 0;
     for (int r = 0; r < p; r++) {
         node[r] = shape == 1 ? r / 2 : shape == 2 ? r % 3 : shape == 3 ? r / 3 : 0;
         if (node[r] + 1 > nnodes) nnodes = node[r] + 1;
     }
+    /* rings run in the topology order of that shape (round-robin shapes
+     * reorder them; all-gather and reduce-scatter keep rank order) */
+    int *order = malloc(sizeof(int) * (size_t)p), *pos = malloc(sizeof(int) * (size_t)p);
+    tutti_pattern_topo_order(p, node, NULL, NULL, order);
+    for (int i = 0; i < p; i++) pos[order[i]] = i;
     for (int r = 0; r < p; r++) {
         rbuf[r] = malloc(rn * es + 16);
         memset(rbuf[r], 0xa5, rn * es + 16);
@@ -100,10 +107,11 @@ static int run_case(const sched_case_t *c)
         if (c->coll == TUTTI_COLL_REDUCE && r != c->root && !c->inplace) recv = NULL;
         tutti_coll_args_t a = {.coll = c->coll, .sendbuf = send, .recvbuf = recv, .count = c->count,
                                .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es,
-                               .node_of_rank = shape ? node : NULL, .nnodes = nnodes};
+                               .node_of_rank = shape ? node : NULL, .nnodes = nnodes,
+                               .ring_order = shape ? order : NULL, .ring_pos = shape ? pos : NULL};
         tutti_sched_init(&xs[r].sched, c->slot, es, 2);
         if (c->count > 0 || c->coll == TUTTI_COLL_BARRIER) {
-            if (build(&xs[r].sched, &a) != TUTTI_SUCCESS) {
+            if (tutti_coll_build(&xs[r].sched, &a, c->algo) != TUTTI_SUCCESS) {
                 snprintf(errbuf, sizeof(errbuf), "rank %d: builder failed", r);
                 ok = 0;
             }
@@ -169,6 +177,8 @@ static int run_case(const sched_case_t *c)
     free(xp);
     free(want);
     free(node);
+    free(order);
+    free(pos);
     return ok;
 }
 
