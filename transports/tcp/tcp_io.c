@@ -48,6 +48,18 @@ int tutti_tcp_pc_end_fails(tutti_tcp_pc_t *pc)
     return pc->failed;
 }
 
+/* A send that returned -1 (not EINTR): the socket is full, or the peer is
+ * gone. */
+static void tutti_tcp_send_error(tutti_tcp_sock_t *s)
+{
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        s->writable = 0;
+        return;
+    }
+    tutti_tcp_pc_fail(s->pc, TUTTI_ERR_REMOTE, "connection to rank %d lost while sending: %s", s->pc->peer,
+                      strerror(errno));
+}
+
 /* Writes what it can of the messages that go on socket s. */
 void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
 {
@@ -57,12 +69,7 @@ void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
         ssize_t w = send(s->fd, s->ctl + s->ctl_done, s->ctl_len - s->ctl_done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s->writable = 0;
-                return;
-            }
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost while sending: %s", pc->peer,
-                              strerror(errno));
+            tutti_tcp_send_error(s);
             return;
         }
         s->ctl_done += (size_t)w;
@@ -96,12 +103,7 @@ void tutti_tcp_sock_write(tutti_tcp_sock_t *s)
         ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s->writable = 0;
-                return;
-            }
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "connection to rank %d lost while sending: %s", pc->peer,
-                              strerror(errno));
+            tutti_tcp_send_error(s);
             return;
         }
         s->wdone += (size_t)w;

@@ -240,6 +240,30 @@ out:
     return r;
 }
 
+/* Every rank's set-up status to every rank: *r becomes the first failure
+ * (naming the rank that failed and `what` it failed at) on all of them.
+ * -1 when the bootstrap itself broke: no further collective step. */
+static int tutti_tcp_agree(const tutti_tp_setup_t *setup, tutti_result_t *r, int32_t *status, const char *what)
+{
+    int32_t st = (int32_t)*r;
+    tutti_result_t r2 = setup->boot->allgather(setup->boot->ctx, &st, status, sizeof(st));
+    if (r2 != TUTTI_SUCCESS) {
+        if (*r == TUTTI_SUCCESS) {
+            snprintf(setup->err, setup->errlen, "tcp: exchanging set-up status failed");
+            *r = r2;
+        }
+        return -1;
+    }
+    for (int q = 0; *r == TUTTI_SUCCESS && q < setup->nranks; q++) {
+        if (status[q] != 0) {
+            snprintf(setup->err, setup->errlen, "tcp: rank %d %s (%s); see its log", q, what,
+                     tutti_result_name((tutti_result_t)status[q]));
+            *r = TUTTI_ERR_REMOTE;
+        }
+    }
+    return 0;
+}
+
 tutti_result_t tutti_tcp_comm_destroy(void *tpcomm)
 {
     tutti_tcp_comm_t *tc = tpcomm;
@@ -343,20 +367,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
     }
     if (r == TUTTI_SUCCESS) r = tutti_tcp_connect_up(tc, setup, addrs, deadline, err, errlen);
     /* round 1: did every connector succeed? */
-    int32_t st = (int32_t)r;
-    r2 = setup->boot->allgather(setup->boot->ctx, &st, status, sizeof(st));
-    if (r2 != TUTTI_SUCCESS) {
-        if (r == TUTTI_SUCCESS) snprintf(err, errlen, "tcp: exchanging set-up status failed");
-        r = r == TUTTI_SUCCESS ? r2 : r;
-        goto out;
-    }
-    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
-        if (status[q] != 0) {
-            snprintf(err, errlen, "tcp: rank %d failed to connect its peers (%s); see its log", q,
-                     tutti_result_name((tutti_result_t)status[q]));
-            r = TUTTI_ERR_REMOTE;
-        }
-    }
+    if (tutti_tcp_agree(setup, &r, status, "failed to connect its peers") != 0) goto out;
     if (r == TUTTI_SUCCESS) r = tutti_tcp_accept_down(tc, setup, deadline, err, errlen);
     if (r == TUTTI_SUCCESS && tc->nactive) {
         tc->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -380,20 +391,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
         }
     }
     /* round 2: everyone up, or everyone fails */
-    st = (int32_t)r;
-    r2 = setup->boot->allgather(setup->boot->ctx, &st, status, sizeof(st));
-    if (r2 != TUTTI_SUCCESS) {
-        if (r == TUTTI_SUCCESS) snprintf(err, errlen, "tcp: exchanging set-up status failed");
-        r = r == TUTTI_SUCCESS ? r2 : r;
-        goto out;
-    }
-    for (int q = 0; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
-        if (status[q] != 0) {
-            snprintf(err, errlen, "tcp: rank %d could not set up its connections (%s); see its log", q,
-                     tutti_result_name((tutti_result_t)status[q]));
-            r = TUTTI_ERR_REMOTE;
-        }
-    }
+    if (tutti_tcp_agree(setup, &r, status, "could not set up its connections") != 0) goto out;
     if (tc->listen_fd >= 0) {
         close(tc->listen_fd); /* everything is connected: no stranger gets in later */
         tc->listen_fd = -1;
