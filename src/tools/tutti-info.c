@@ -4,7 +4,7 @@
  *   tutti-info            version, transports, topology, every parameter
  *   tutti-info -p         parameters only
  *   tutti-info -a         also algorithms per collective
- *   tutti-info --tune --nodes N --ppn P
+ *   tutti-info --tune --nodes N --ppn P [--topo FILE.xml]
  *                         the algorithm table a job of N nodes x P ranks
  *                         would use (with this environment's TUTTI_ALGO and
  *                         TUTTI_SMALL_MSG_SIZE), and why, without running one
@@ -62,10 +62,22 @@ static void tutti_info_algos(void)
 
 /* The decision table of a job shape, then one explained line per
  * collective and power-of-4 size. */
-static int tutti_info_tune(int nodes, int ppn)
+static int tutti_info_tune(int nodes, int ppn, const char *topo)
 {
     tutti_algo_config_t cfg;
     char err[512], table[4096];
+    if (topo) {
+        tutti_topo_local_t t;
+        char line[320];
+        if (tutti_topo_load_from(&t, topo, NULL, err, sizeof(err)) != 0) {
+            fprintf(stderr, "tutti-info: %s\n", err);
+            return 1;
+        }
+        tutti_topo_format(&t, line, sizeof(line));
+        printf("# Node: %s\n", line);
+        for (int g = 0; g < t.gpus; g++) printf("#   GPU %d: NUMA node %d, PCIe switch %d\n", g, t.gpu_numa[g], t.gpu_switch[g]);
+        for (int n = 0; n < t.nics; n++) printf("#   NIC %d: NUMA node %d, PCIe switch %d\n", n, t.nic_numa[n], t.nic_switch[n]);
+    }
     if (tutti_algo_config_parse(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err,
                                 sizeof(err)) != 0) {
         fprintf(stderr, "tutti-info: %s\n", err);
@@ -89,17 +101,19 @@ static int tutti_info_tune(int nodes, int ppn)
 
 static int tutti_info_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-p] [-a] | --tune --nodes N --ppn P\n", argv0);
+    fprintf(stderr, "usage: %s [-p] [-a] | --tune --nodes N --ppn P [--topo FILE.xml]\n", argv0);
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     int params_only = 0, algos = 0, tune = 0, nodes = 1, ppn = 1;
+    const char *topo_file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-p") == 0) params_only = 1;
         else if (strcmp(argv[i], "-a") == 0) algos = 1;
         else if (strcmp(argv[i], "--tune") == 0) tune = 1;
+        else if (strcmp(argv[i], "--topo") == 0 && i + 1 < argc) topo_file = argv[++i];
         else if ((strcmp(argv[i], "--nodes") == 0 || strcmp(argv[i], "--ppn") == 0) && i + 1 < argc) {
             char *end;
             long v = strtol(argv[i + 1], &end, 10);
@@ -114,7 +128,7 @@ int main(int argc, char **argv)
             return tutti_info_usage(argv[0]);
         }
     }
-    if (tune) return tutti_info_tune(nodes, ppn);
+    if (tune) return tutti_info_tune(nodes, ppn, topo_file);
     if (!params_only) {
         char topo[256];
         size_t n;

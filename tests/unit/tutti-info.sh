@@ -1,0 +1,35 @@
+#!/bin/sh
+# tutti-info as users call it: the table for a job shape, with reasons and
+# a topology file; bad arguments and a bad TUTTI_ALGO fail with a message.
+B="${top_builddir:-.}"
+S="${top_srcdir:-.}"
+n=0
+fail=0
+check()
+{ # check DESC COMMAND... (succeeds when COMMAND does)
+    desc=$1
+    shift
+    n=$((n + 1))
+    if "$@" >/dev/null 2>&1; then echo "ok $n - $desc"; else
+        echo "not ok $n - $desc"
+        fail=1
+    fi
+}
+out=$("$B/tutti-info" --tune --nodes 4 --ppn 8 2>&1)
+check "--tune --nodes 4 --ppn 8: hierarchical all-reduce, with the reason" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-max hier" && echo "$0" | grep -q "32 ranks on 4 nodes"' "$out"
+out=$("$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
+check "--tune --nodes 1 --ppn 4: rd up to the threshold, ring above" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-32K+1 rd, 32K+1-max ring"' "$out"
+out=$(TUTTI_ALGO="allreduce:tree@0-64K,ring@64K-max" "$B/tutti-info" --tune --nodes 2 --ppn 2 2>&1)
+check "TUTTI_ALGO ranges show in the table and beat the job shape" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-64K tree, 64K-max ring"' "$out"
+out=$("$B/tutti-info" --tune --nodes 2 --ppn 8 --topo "$S/tests/topologies/gpu8-nic4.xml" 2>&1)
+check "--topo: GPUs and NICs with their NUMA node and switch" \
+    sh -c 'echo "$0" | grep -q "8 GPUs, 4 NICs" && echo "$0" | grep -q "NIC 3: NUMA node 1, PCIe switch 1"' "$out"
+out=$(TUTTI_ALGO="allreduce:tree@0-64K,ring@32K-max" "$B/tutti-info" --tune 2>&1)
+rc=$?
+check "a bad TUTTI_ALGO fails, pointing at the overlap" sh -c '[ "$1" != 0 ] && echo "$0" | grep -q overlap' "$out" "$rc"
+check "--nodes 0 is refused" sh -c '! "$0/tutti-info" --tune --nodes 0' "$B"
+echo "1..$n"
+exit $fail
