@@ -89,6 +89,9 @@ typedef enum {
       "TCP transport: bytes per message slot (the pipelining chunk).")         \
     X(TCP_NSLOTS, INT, "4", 2, 1024,                                           \
       "TCP transport: slots per peer, channel and direction.")                 \
+    X(TCP_PORT_RANGE, STRING, "", 0, 0,                                        \
+      "TCP transport: listen on the first free port of 'lo-hi' (firewalls "   \
+      "that open a range); empty: any free port.")                             \
     X(TCP_ZCOPY_MIN, SIZE, "0", 0, (double)(1ULL << 40),                     \
       "TCP transport: data that no longer changes (inputs, final results) "   \
       "goes to the socket straight from the user's buffer, without a staging " \

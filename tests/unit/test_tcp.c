@@ -2,14 +2,27 @@
 /*
  * The TCP transport's hello, as an accepting rank checks it: only a
  * connection signed with this communicator's key, from a lower rank that
- * uses TCP with it, for an existing channel and socket, gets in.  (The
- * transport itself runs in tests/mpi over loopback and in tests/cluster
- * between namespace hosts.)
+ * uses TCP with it, for an existing channel and socket, gets in.  Then the
+ * real thing: 3 thread ranks set up TCP connections (listening in
+ * TUTTI_TCP_PORT_RANGE) while a stranger keeps connecting to those ports
+ * with garbage and forged hellos; the job must not notice, and the log must
+ * say what was dropped.  (The transport itself runs in tests/mpi over
+ * loopback and in tests/cluster between namespace hosts.)
  */
 #include "tap.h"
 #include "tcp/tcp.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 static const uint8_t secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -43,8 +56,143 @@ static int refused(const tutti_hello_t *h, const uint8_t key[16], const char *ne
     return 1;
 }
 
+/* ---- a stranger at the transport's ports during set-up ---- */
+
+static int port_lo;
+static volatile int stop_stranger;
+static int stranger_hits;
+
+static void *stranger(void *arg)
+{
+    (void)arg;
+    uint8_t junk[sizeof(tutti_hello_t)];
+    uint8_t fake_key[16] = {0xde, 0xad};
+    while (!stop_stranger) {
+        for (int port = port_lo; port < port_lo + 16 && !stop_stranger; port++) {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            struct sockaddr_in sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sin_family = AF_INET;
+            sa.sin_port = htons((uint16_t)port);
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            int up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+            if (!up && errno == EINPROGRESS) {
+                /* a full listen queue must not hold the stranger either */
+                struct pollfd p = {fd, POLLOUT, 0};
+                int err = 0;
+                socklen_t el = sizeof(err);
+                up = poll(&p, 1, 20) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
+            }
+            if (up) {
+                /* alternately garbage and a well-formed hello with a wrong key */
+                if (stranger_hits % 2) {
+                    tutti_hello_t h = hello(fake_key, 0, 0, 1, 3, 0, 0);
+                    memcpy(junk, &h, sizeof(h));
+                } else {
+                    for (size_t i = 0; i < sizeof(junk); i++) junk[i] = (uint8_t)rand();
+                }
+                (void)!write(fd, junk, sizeof(junk));
+                __atomic_add_fetch(&stranger_hits, 1, __ATOMIC_RELAXED);
+            }
+            close(fd);
+        }
+        usleep(200);
+    }
+    return NULL;
+}
+
+typedef struct {
+    tutti_unique_id_t id;
+    int rank;
+    tutti_result_t res;
+    float sum;
+} rank_arg_t;
+
+static void *tcp_rank(void *arg)
+{
+    rank_arg_t *a = arg;
+    tutti_comm_t c;
+    a->res = tutti_comm_init_rank(&c, 3, a->id, a->rank);
+    if (a->res != TUTTI_SUCCESS) return NULL;
+    float v[1000];
+    for (int i = 0; i < 1000; i++) v[i] = (float)(a->rank + 1);
+    a->res = tutti_allreduce(v, v, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    a->sum = v[999];
+    if (tutti_comm_transport_bytes(c, "tcp") == 0) a->res = TUTTI_ERR_INTERNAL;
+    tutti_result_t d = tutti_comm_destroy(c);
+    if (a->res == TUTTI_SUCCESS) a->res = d;
+    return NULL;
+}
+
+static int log_has_drop(const char *logpath, int *secret_seen)
+{
+    FILE *f = fopen(logpath, "r");
+    static char text[1 << 16];
+    size_t got = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    text[got] = '\0';
+    if (f) fclose(f);
+    *secret_seen = strstr(text, "TUTTI_SECRET") || strstr(text, "secret=");
+    return strstr(text, "tcp: dropped an incoming connection") != NULL;
+}
+
+/* Rounds of set-up + all-reduce + destroy with the stranger knocking all
+ * along, until one of its connections landed in a listen queue that was
+ * served (the window is the few milliseconds of each set-up). */
+static void test_stranger(void)
+{
+    char logpath[64];
+    snprintf(logpath, sizeof(logpath), "/tmp/tutti-test-tcp-%d.log", (int)getpid());
+    pthread_t st;
+    pthread_create(&st, NULL, stranger, NULL);
+    int rounds = 0, all_ok = 1, dropped = 0, leaked = 0;
+    char bad[160] = "";
+    for (; rounds < 40 && !dropped; rounds++) {
+        tutti_unique_id_t id;
+        if (tutti_get_unique_id(&id) != TUTTI_SUCCESS) {
+            all_ok = 0;
+            break;
+        }
+        pthread_t th[3];
+        rank_arg_t ra[3];
+        for (int r = 0; r < 3; r++) {
+            ra[r].id = id;
+            ra[r].rank = r;
+            ra[r].res = TUTTI_ERR_INTERNAL;
+            pthread_create(&th[r], NULL, tcp_rank, &ra[r]);
+        }
+        for (int r = 0; r < 3; r++) pthread_join(th[r], NULL);
+        for (int r = 0; r < 3; r++) {
+            if (ra[r].res != TUTTI_SUCCESS || ra[r].sum != 6.0f) {
+                if (all_ok)
+                    snprintf(bad, sizeof(bad), "round %d rank %d: %s, sum %g", rounds, r, tutti_result_name(ra[r].res),
+                             (double)ra[r].sum);
+                all_ok = 0;
+            }
+        }
+        dropped = log_has_drop(logpath, &leaked);
+    }
+    stop_stranger = 1;
+    pthread_join(st, NULL);
+    unlink(logpath);
+    tap_ok(all_ok, "%d rounds of TCP set-up, all-reduce and destroy among 3 ranks, a stranger knocking all along: all "
+                   "right %s", rounds, bad);
+    tap_ok(dropped, "the stranger's connections (%d) were dropped and logged (%d rounds)", stranger_hits, rounds);
+    tap_ok(!leaked, "no secret in the log");
+}
+
 int main(void)
 {
+    /* before the library reads its parameters: TCP between the thread
+     * ranks, on loopback, in a port range the stranger knows */
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    port_lo = 20000 + (int)((unsigned)getpid() % 2000) * 16;
+    char range[32], logpath[64];
+    snprintf(range, sizeof(range), "%d-%d", port_lo, port_lo + 15);
+    snprintf(logpath, sizeof(logpath), "/tmp/tutti-test-tcp-%d.log", (int)getpid());
+    setenv("TUTTI_TRANSPORTS", "tcp", 1);
+    setenv("TUTTI_SOCKET_IFNAME", "lo", 1);
+    setenv("TUTTI_TCP_PORT_RANGE", range, 1);
+    setenv("TUTTI_DEBUG_FILE", logpath, 1);
     uint8_t key[16], other[16], key2[16];
     static const uint8_t use[4] = {1, 1, 0, 1};
     tutti_tcp_derive_key(secret, 77, key);
@@ -87,5 +235,6 @@ int main(void)
     h = hello(key, 77, 0, 3, 4, 0, 0);
     h.magic ^= 1;
     tap_ok(refused(&h, key, "not a tutti hello"), "garbage: refused");
+    test_stranger();
     return tap_done();
 }

@@ -5,9 +5,10 @@
  *   every rank:   listen on the picked interface; allgather the addresses
  *   rank a < b:   connect nchan * nsocks sockets to b, each opening with a
  *                 signed hello (from, to, channel, socket index)
- *   allgather:    "my connects succeeded" (a failed connector never leaves
- *                 its peer waiting for a connection that will not come)
- *   rank b:       accept them; strangers and forgeries are dropped and logged
+ *   rank b:       accept them, interleaved with its own connects (so that
+ *                 neither a chain of ranks nor strangers filling the listen
+ *                 queue can stall anyone); strangers and forgeries are
+ *                 dropped and logged
  *   allgather:    "all my connections are up": everyone fails, or nobody
  *
  * The key that signs hellos is derived from the communicator's secret and
@@ -100,22 +101,124 @@ static void tutti_tcp_sockopts(int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Connects the sockets of every higher peer, each opening with a hello. */
-static tutti_result_t tutti_tcp_connect_up(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup,
-                                           const tutti_sockaddr_t *addrs, double deadline, char *err, size_t errlen)
+typedef struct {
+    int fd;
+    size_t have;
+    double since;
+    tutti_hello_t hello;
+} tutti_tcp_pending_t;
+
+#define TUTTI_TCP_MAX_PENDING 64
+
+/* The accepting side, one step: takes what waits in the listen queue,
+ * reads hellos, adopts authenticated connections from lower ranks, drops
+ * (and logs) the rest.  Waits up to timeout_ms for something to happen. */
+typedef struct {
+    tutti_tcp_pending_t pend[TUTTI_TCP_MAX_PENDING];
+    int npend, have, expect;
+} tutti_tcp_acceptor_t;
+
+static void tutti_tcp_accept_step(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup, tutti_tcp_acceptor_t *ac,
+                                  int timeout_ms)
 {
-    char abuf[80];
-    for (int q = tc->rank + 1; q < tc->nranks; q++) {
+    double now = tutti_time_now();
+    struct pollfd pfd[1 + TUTTI_TCP_MAX_PENDING];
+    pfd[0].fd = tc->listen_fd;
+    pfd[0].events = POLLIN;
+    for (int k = 0; k < ac->npend; k++) {
+        pfd[1 + k].fd = ac->pend[k].fd;
+        pfd[1 + k].events = POLLIN;
+    }
+    if (timeout_ms > 0) (void)poll(pfd, (nfds_t)(1 + ac->npend), timeout_ms);
+    /* accept every waiting connection: strangers must not fill the queue */
+    while (ac->npend < TUTTI_TCP_MAX_PENDING) {
+        int fd = tutti_socket_accept(tc->listen_fd);
+        if (fd < 0) break;
+        memset(&ac->pend[ac->npend], 0, sizeof(ac->pend[ac->npend]));
+        ac->pend[ac->npend].fd = fd;
+        ac->pend[ac->npend].since = now;
+        ac->npend++;
+    }
+    for (int k = 0; k < ac->npend;) {
+        tutti_tcp_pending_t *p = &ac->pend[k];
+        int rc = tutti_socket_read_some(p->fd, &p->hello, sizeof(p->hello), &p->have);
+        const char *bad = NULL;
+        if (rc < 0) bad = "closed before completing its hello";
+        else if (rc == 0 && now - p->since > 10.0) bad = "sent no hello within 10 s";
+        else if (rc == 0) {
+            k++;
+            continue;
+        }
+        tutti_tcp_pc_t *pc = NULL;
+        int c = 0, idx = 0;
+        if (!bad)
+            bad = tutti_tcp_hello_accept(&p->hello, tc->key, tc->comm_id, tc->rank, tc->nranks, setup->use, tc->nchan,
+                                         tc->nsocks, &c, &idx);
+        if (!bad) {
+            pc = tc->pcs[(size_t)p->hello.from * (size_t)tc->nchan + (size_t)c];
+            if (pc->socks[idx].fd >= 0) bad = "a second connection for one socket";
+        }
+        if (bad) {
+            TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: dropped an incoming connection: %s", bad);
+            close(p->fd);
+        } else {
+            pc->socks[idx].fd = p->fd;
+            tutti_tcp_sockopts(p->fd);
+            ac->have++;
+        }
+        ac->pend[k] = ac->pend[--ac->npend];
+    }
+}
+
+/* Names a lower rank that has not connected all its sockets. */
+static int tutti_tcp_missing(const tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup)
+{
+    for (int q = 0; q < tc->rank; q++) {
         if (!setup->use[q]) continue;
         for (int c = 0; c < tc->nchan; c++) {
+            const tutti_tcp_pc_t *pc = tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c];
+            for (int i = 0; i < pc->nsocks; i++)
+                if (pc->socks[i].fd < 0) return q;
+        }
+    }
+    return -1;
+}
+
+/* Connects the sockets of every higher peer (each opening with a signed
+ * hello) and accepts those of every lower peer, interleaved: a rank never
+ * waits on a connect without serving its own listen queue, so neither a
+ * chain of ranks nor strangers filling the queue can stall the set-up. */
+static tutti_result_t tutti_tcp_connect_all(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup,
+                                            const tutti_sockaddr_t *addrs, double deadline, char *err, size_t errlen)
+{
+    char abuf[80];
+    tutti_result_t r = TUTTI_SUCCESS;
+    tutti_tcp_acceptor_t *ac = calloc(1, sizeof(*ac));
+    if (!ac) {
+        snprintf(err, errlen, "tcp: out of memory");
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    for (int q = 0; q < tc->rank; q++)
+        if (setup->use[q]) ac->expect += tc->nchan * tc->nsocks;
+    for (int q = tc->rank + 1; r == TUTTI_SUCCESS && q < tc->nranks; q++) {
+        if (!setup->use[q]) continue;
+        for (int c = 0; r == TUTTI_SUCCESS && c < tc->nchan; c++) {
             tutti_tcp_pc_t *pc = tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c];
-            for (int i = 0; i < pc->nsocks; i++) {
-                int fd = tutti_socket_connect(&addrs[q], deadline, 1);
-                if (fd < 0) {
-                    snprintf(err, errlen, "tcp: rank %d cannot connect to rank %d at %s: %s", tc->rank, q,
-                             tutti_sockaddr_str(&addrs[q], abuf, sizeof(abuf)), strerror(errno));
-                    return errno == ETIMEDOUT ? TUTTI_ERR_TIMEOUT : TUTTI_ERR_REMOTE;
+            for (int i = 0; r == TUTTI_SUCCESS && i < pc->nsocks; i++) {
+                int fd;
+                for (;;) {
+                    double now = tutti_time_now(), until = now + 0.05;
+                    fd = tutti_socket_connect(&addrs[q], until < deadline ? until : deadline, 1);
+                    if (fd >= 0) break;
+                    if ((errno != ETIMEDOUT && errno != ECONNREFUSED) || tutti_time_now() >= deadline) {
+                        snprintf(err, errlen, "tcp: rank %d cannot connect to rank %d at %s: %s", tc->rank, q,
+                                 tutti_sockaddr_str(&addrs[q], abuf, sizeof(abuf)), strerror(errno));
+                        r = errno == ETIMEDOUT ? TUTTI_ERR_TIMEOUT : TUTTI_ERR_REMOTE;
+                        break;
+                    }
+                    if (ac->expect) tutti_tcp_accept_step(tc, setup, ac, 0);
                 }
+                if (r != TUTTI_SUCCESS) break;
                 pc->socks[i].fd = fd;
                 tutti_hello_t h;
                 memset(&h, 0, sizeof(h));
@@ -130,113 +233,35 @@ static tutti_result_t tutti_tcp_connect_up(tutti_tcp_comm_t *tc, const tutti_tp_
                 h.addr = addrs[tc->rank];
                 if (tutti_random_bytes(h.nonce, sizeof(h.nonce)) != 0) {
                     snprintf(err, errlen, "tcp: getrandom: %s", strerror(errno));
-                    return TUTTI_ERR_SYSTEM;
+                    r = TUTTI_ERR_SYSTEM;
+                    break;
                 }
                 tutti_hello_sign(&h, tc->key);
+                /* 96 bytes into a fresh socket's buffer: does not block */
                 if (tutti_socket_write_all(fd, &h, sizeof(h), deadline) != 0) {
                     snprintf(err, errlen, "tcp: rank %d cannot send its hello to rank %d at %s: %s", tc->rank, q,
                              tutti_sockaddr_str(&addrs[q], abuf, sizeof(abuf)), strerror(errno));
-                    return TUTTI_ERR_REMOTE;
+                    r = TUTTI_ERR_REMOTE;
+                    break;
                 }
                 tutti_tcp_sockopts(fd);
+                if (ac->expect) tutti_tcp_accept_step(tc, setup, ac, 0);
             }
         }
     }
-    return TUTTI_SUCCESS;
-}
-
-typedef struct {
-    int fd;
-    size_t have;
-    double since;
-    tutti_hello_t hello;
-} tutti_tcp_pending_t;
-
-/* Accepts the sockets of every lower peer. */
-static tutti_result_t tutti_tcp_accept_down(tutti_tcp_comm_t *tc, const tutti_tp_setup_t *setup, double deadline,
-                                            char *err, size_t errlen)
-{
-    int expect = 0, have = 0;
-    for (int q = 0; q < tc->rank; q++)
-        if (setup->use[q]) expect += tc->nchan * tc->pcs[(size_t)q * (size_t)tc->nchan]->nsocks;
-    if (expect == 0) return TUTTI_SUCCESS;
-    tutti_tcp_pending_t pend[64];
-    int npend = 0;
-    tutti_result_t r = TUTTI_SUCCESS;
-    while (have < expect) {
-        double now = tutti_time_now();
-        if (now > deadline) {
-            int q = 0;
-            for (q = 0; q < tc->rank; q++) {
-                if (!setup->use[q]) continue;
-                int missing = 0;
-                for (int c = 0; c < tc->nchan; c++) {
-                    tutti_tcp_pc_t *pc = tc->pcs[(size_t)q * (size_t)tc->nchan + (size_t)c];
-                    for (int i = 0; i < pc->nsocks; i++) missing |= pc->socks[i].fd < 0;
-                }
-                if (missing) break;
-            }
-            snprintf(err, errlen, "tcp: rank %d got %d of the %d connections it expects; none from rank %d within "
-                                  "the deadline (a firewall, or TUTTI_SOCKET_IFNAME picking an interface the "
-                                  "peers cannot reach?)",
-                     tc->rank, have, expect, q);
+    while (r == TUTTI_SUCCESS && ac->have < ac->expect) {
+        if (tutti_time_now() > deadline) {
+            snprintf(err, errlen, "tcp: rank %d got %d of the %d connections it expects; none yet from rank %d within "
+                                  "the deadline (a firewall, or TUTTI_SOCKET_IFNAME picking an interface the peers "
+                                  "cannot reach?)",
+                     tc->rank, ac->have, ac->expect, tutti_tcp_missing(tc, setup));
             r = TUTTI_ERR_TIMEOUT;
-            goto out;
+            break;
         }
-        struct pollfd pfd[65];
-        pfd[0].fd = tc->listen_fd;
-        pfd[0].events = POLLIN;
-        for (int k = 0; k < npend; k++) {
-            pfd[1 + k].fd = pend[k].fd;
-            pfd[1 + k].events = POLLIN;
-        }
-        int ms = (int)((deadline - now) * 1000) + 1;
-        if (ms > 100) ms = 100;
-        (void)poll(pfd, (nfds_t)(1 + npend), ms);
-        if (pfd[0].revents & POLLIN) {
-            for (;;) {
-                if (npend == 64) break;
-                int fd = tutti_socket_accept(tc->listen_fd);
-                if (fd < 0) break;
-                memset(&pend[npend], 0, sizeof(pend[npend]));
-                pend[npend].fd = fd;
-                pend[npend].since = now;
-                npend++;
-            }
-        }
-        for (int k = 0; k < npend;) {
-            tutti_tcp_pending_t *p = &pend[k];
-            int rc = tutti_socket_read_some(p->fd, &p->hello, sizeof(p->hello), &p->have);
-            const char *bad = NULL;
-            if (rc < 0) bad = "closed before completing its hello";
-            else if (rc == 0 && now - p->since > 10.0) bad = "sent no hello within 10 s";
-            else if (rc == 0) {
-                k++;
-                continue;
-            }
-            tutti_tcp_pc_t *pc = NULL;
-            int c = 0, idx = 0;
-            if (!bad)
-                bad = tutti_tcp_hello_accept(&p->hello, tc->key, tc->comm_id, tc->rank, tc->nranks, setup->use,
-                                             tc->nchan, tc->nsocks, &c,
-                                             &idx);
-            if (!bad) {
-                pc = tc->pcs[(size_t)p->hello.from * (size_t)tc->nchan + (size_t)c];
-                if (pc->socks[idx].fd >= 0) bad = "a second connection for one socket";
-            }
-            if (bad) {
-                TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: dropped an incoming connection: %s", bad);
-                close(p->fd);
-            } else {
-                pc->socks[idx].fd = p->fd;
-                tutti_tcp_sockopts(p->fd);
-                have++;
-            }
-            pend[k] = pend[--npend];
-        }
+        tutti_tcp_accept_step(tc, setup, ac, 100);
     }
-out:
-    for (int k = 0; k < npend; k++) close(pend[k].fd);
+    for (int k = 0; k < ac->npend; k++) close(ac->pend[k].fd);
+    free(ac);
     return r;
 }
 
@@ -262,6 +287,32 @@ static int tutti_tcp_agree(const tutti_tp_setup_t *setup, tutti_result_t *r, int
         }
     }
     return 0;
+}
+
+/* Listens on addr (port 0), or on the first free port of
+ * TUTTI_TCP_PORT_RANGE; fd or -1 with err. */
+static int tutti_tcp_listen(tutti_sockaddr_t *addr, int backlog, const char *ifname, char *err, size_t errlen)
+{
+    const char *range = tutti_param_str(TUTTI_P_TCP_PORT_RANGE);
+    unsigned lo = 0, hi = 0;
+    int used = 0;
+    if (range[0] && (sscanf(range, "%u-%u%n", &lo, &hi, &used) != 2 || range[used] != '\0' || lo == 0 ||
+                     hi > 65535 || lo > hi)) {
+        snprintf(err, errlen, "TUTTI_TCP_PORT_RANGE='%s' is not lo-hi with 1 <= lo <= hi <= 65535", range);
+        errno = EINVAL;
+        return -1;
+    }
+    for (unsigned port = lo; port <= hi; port++) {
+        addr->port = htons((uint16_t)port);
+        int fd = tutti_socket_listen(addr, backlog);
+        if (fd >= 0) return fd;
+        if (errno != EADDRINUSE || !range[0]) break;
+    }
+    if (range[0] && errno == EADDRINUSE)
+        snprintf(err, errlen, "tcp: no free port in TUTTI_TCP_PORT_RANGE='%s' on %s", range, ifname);
+    else
+        snprintf(err, errlen, "tcp: cannot listen on %s: %s", ifname, strerror(errno));
+    return -1;
 }
 
 tutti_result_t tutti_tcp_comm_destroy(void *tpcomm)
@@ -324,10 +375,10 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
         } else {
             mine.port = 0;
             int backlog = tc->nranks * tc->nchan * nsocks;
-            tc->listen_fd = tutti_socket_listen(&mine, backlog > 4096 ? 4096 : backlog < 16 ? 16 : backlog);
+            tc->listen_fd = tutti_tcp_listen(&mine, backlog > 4096 ? 4096 : backlog < 128 ? 128 : backlog, ifname, err,
+                                             errlen);
             if (tc->listen_fd < 0) {
-                snprintf(err, errlen, "tcp: cannot listen on %s: %s", ifname, strerror(errno));
-                r = TUTTI_ERR_SYSTEM;
+                r = errno == EINVAL ? TUTTI_ERR_INVALID_ARGUMENT : TUTTI_ERR_SYSTEM;
             } else {
                 char abuf[80];
                 TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: listening on %s (%s), %d socket(s) per peer "
@@ -365,10 +416,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
             r = TUTTI_ERR_INVALID_USAGE;
         }
     }
-    if (r == TUTTI_SUCCESS) r = tutti_tcp_connect_up(tc, setup, addrs, deadline, err, errlen);
-    /* round 1: did every connector succeed? */
-    if (tutti_tcp_agree(setup, &r, status, "failed to connect its peers") != 0) goto out;
-    if (r == TUTTI_SUCCESS) r = tutti_tcp_accept_down(tc, setup, deadline, err, errlen);
+    if (r == TUTTI_SUCCESS) r = tutti_tcp_connect_all(tc, setup, addrs, deadline, err, errlen);
     if (r == TUTTI_SUCCESS && tc->nactive) {
         tc->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (tc->epfd < 0) {
@@ -390,7 +438,7 @@ tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out)
             }
         }
     }
-    /* round 2: everyone up, or everyone fails */
+    /* everyone up, or everyone fails */
     if (tutti_tcp_agree(setup, &r, status, "could not set up its connections") != 0) goto out;
     if (tc->listen_fd >= 0) {
         close(tc->listen_fd); /* everything is connected: no stranger gets in later */
