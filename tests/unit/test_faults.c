@@ -259,10 +259,11 @@ static pid_t fork_victim(tutti_unique_id_t *id, int good)
         for (int i = 0; i < good; i++) tutti_allreduce(bufa, bufb, 16, TUTTI_FLOAT32, TUTTI_SUM, c);
         tutti_request_t q;
         static float big[1 << 20], out[1 << 20];
-        if (tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q) == TUTTI_SUCCESS) {
-            int done;
-            for (int i = 0; i < 3; i++) tutti_test(q, &done);
-        }
+        /* posted (its first slices may move), never driven to the end: with
+         * both ranks on their own cores a few tutti_test calls could finish
+         * the whole exchange before the kill (seen once in 10 runs under
+         * ASan), and the test would measure nothing */
+        (void)tutti_iallreduce(big, out, 1 << 20, TUTTI_FLOAT32, TUTTI_SUM, c, &q);
         usleep(20000);
         kill(getpid(), SIGKILL);
         _exit(4);
