@@ -95,13 +95,34 @@ typedef struct {
     size_t lo, hi;
 } tutti_algo_range_t;
 
+#define TUTTI_TUNE_MAX_RULES 64
+
+/* A site rule of TUTTI_TUNE_FILE (collectives/rules.c). */
+typedef struct {
+    uint8_t coll, algo;
+    size_t lo, hi;                /* call sizes lo <= bytes < hi */
+    int32_t min_nodes, max_nodes; /* inclusive */
+    int32_t min_ranks, max_ranks;
+} tutti_tune_rule_t;
+
 typedef struct tutti_algo_config {
     uint32_t allowed[TUTTI_NUM_COLLS]; /* bit per algorithm */
     uint32_t forced;                   /* collectives whose set came from TUTTI_ALGO */
     size_t small_msg;                  /* latency algorithms up to this size */
     tutti_algo_range_t ranges[TUTTI_NUM_COLLS][TUTTI_ALGO_MAX_RANGES];
     int nranges[TUTTI_NUM_COLLS];
+    tutti_tune_rule_t rules[TUTTI_TUNE_MAX_RULES]; /* TUTTI_TUNE_FILE, in file order */
+    int nrules;
 } tutti_algo_config_t;
+
+/* TUTTI_TUNE_FILE: parses rules from JSON text into cfg->rules (rules.c).
+ * 0, or -1 with a message giving line and column. */
+int tutti_rules_parse(tutti_algo_config_t *cfg, const char *text, size_t len, char *err, size_t errlen);
+/* Reads the file (empty path: no rules). */
+int tutti_rules_load(tutti_algo_config_t *cfg, const char *path, char *err, size_t errlen);
+/* tutti_algo_config_parse, then the rules of rules_path (may be empty). */
+int tutti_algo_config_load(tutti_algo_config_t *cfg, const char *spec, size_t small_msg, const char *rules_path,
+                           char *err, size_t errlen);
 
 /* Parses a TUTTI_ALGO string (see docs/ENVIRONMENT.md).  Returns 0, or -1
  * with a message pointing at the bad token. */

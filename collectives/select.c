@@ -383,11 +383,22 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
         }
     }
     uint32_t allowed = cfg->allowed[c];
-    int small = bytes <= cfg->small_msg;
-    tutti_algo_size_str(cfg->small_msg, sm, sizeof(sm));
     /* a binomial reduce needs one receive per child in one step */
     if (c == TUTTI_COLL_REDUCE && nranks > (1 << TUTTI_MAX_FAN)) allowed &= ~(1u << TUTTI_ALGO_TREE);
-    /* 2: the job's shape: several nodes, some with several ranks: keep the
+    /* 2: the site's rules file (first rule that applies; not against TUTTI_ALGO) */
+    for (int k = 0; k < cfg->nrules; k++) {
+        const tutti_tune_rule_t *ru = &cfg->rules[k];
+        if (ru->coll != c || bytes < ru->lo || bytes >= ru->hi || nnodes < ru->min_nodes || nnodes > ru->max_nodes ||
+            nranks < ru->min_ranks || nranks > ru->max_ranks || !(allowed & (1u << ru->algo)))
+            continue;
+        tutti_algo_size_str(ru->lo, lo, sizeof(lo));
+        tutti_algo_size_str(ru->hi, hi, sizeof(hi));
+        TUTTI_WHY("TUTTI_TUNE_FILE rule %d gives %s for %s-%s", k + 1, tutti_algo_names[ru->algo], lo, hi);
+        return (tutti_algo_t)ru->algo;
+    }
+    int small = bytes <= cfg->small_msg;
+    tutti_algo_size_str(cfg->small_msg, sm, sizeof(sm));
+    /* 3: the job's shape: several nodes, some with several ranks: keep the
      * network traffic to one rank per node.  Not for all-gather: its gather
      * and full-buffer broadcast inside the node cost more than they save
      * (measured 1.1-3x slower than ring or rd on 2 simulated hosts x 2
@@ -400,7 +411,7 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
     }
     /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
     if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
-    /* 3: the size threshold */
+    /* 4: the size threshold */
     tutti_algo_t pref = tutti_defaults[c][small ? 0 : 1];
     const char *forced = (cfg->forced & (1u << c)) ? " among those TUTTI_ALGO allows" : "";
     if (allowed & (1u << pref)) {
@@ -442,7 +453,7 @@ size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, 
     for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
         TUTTI_PUT("%s%s:", c ? "\n" : "", tutti_coll_names[c]);
         /* scan 0, then 1 B .. 1 TiB by powers of two, and every range edge */
-        size_t edges[64 + 2 * TUTTI_ALGO_MAX_RANGES + 2];
+        size_t edges[64 + 2 * TUTTI_ALGO_MAX_RANGES + 2 * TUTTI_TUNE_MAX_RULES + 2];
         int ne = 0;
         edges[ne++] = 0;
         for (int b = 0; b <= 40; b++) edges[ne++] = (size_t)1 << b;
@@ -450,6 +461,11 @@ size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, 
         for (int k = 0; k < cfg->nranges[c]; k++) {
             edges[ne++] = cfg->ranges[c][k].lo;
             if (cfg->ranges[c][k].hi != SIZE_MAX) edges[ne++] = cfg->ranges[c][k].hi;
+        }
+        for (int k = 0; k < cfg->nrules && ne < (int)(sizeof(edges) / sizeof(edges[0])) - 1; k++) {
+            if (cfg->rules[k].coll != c) continue;
+            edges[ne++] = cfg->rules[k].lo;
+            if (cfg->rules[k].hi != SIZE_MAX) edges[ne++] = cfg->rules[k].hi;
         }
         for (int i = 1; i < ne; i++) /* sort */
             for (int j = i; j > 0 && edges[j] < edges[j - 1]; j--) {

@@ -78,7 +78,8 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo)
         for (int g = 0; g < t.gpus; g++) printf("#   GPU %d: NUMA node %d, PCIe switch %d\n", g, t.gpu_numa[g], t.gpu_switch[g]);
         for (int n = 0; n < t.nics; n++) printf("#   NIC %d: NUMA node %d, PCIe switch %d\n", n, t.nic_numa[n], t.nic_switch[n]);
     }
-    if (tutti_algo_config_parse(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), err,
+    if (tutti_algo_config_load(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE),
+                               tutti_param_str(TUTTI_P_TUNE_FILE), err,
                                 sizeof(err)) != 0) {
         fprintf(stderr, "tutti-info: %s\n", err);
         return 1;

@@ -48,6 +48,9 @@ typedef enum {
       "Force algorithms: 'ring' (everywhere it exists), "                      \
       "'allreduce:tree;broadcast:ring', '^tree' to exclude.  Unknown names "   \
       "fail communicator creation.")                                           \
+    X(TUNE_FILE, STRING, "", 0, 0,                                             \
+      "Site rules for the algorithm choice: a JSON file (docs/ENVIRONMENT.md " \
+      "gives the schema); TUTTI_ALGO still wins.")                              \
     X(FINGERPRINT, BOOL, "1", 0, 1,                                             \
       "Check the fingerprint (collective, datatype, op, count, root, "         \
       "algorithm, call number) every message carries, so mismatched calls "   \

@@ -2,8 +2,8 @@
 /*
  * libFuzzer target for every parser of bytes that reach tutti from outside:
  * bootstrap and TCP transport hellos, frame headers, the root's address table, unique ids
- * (all from the network), and the grammars of TUTTI_ALGO, sizes and
- * durations (from the environment).  The first byte picks the parser.
+ * (all from the network), and the grammars of TUTTI_ALGO, TUTTI_TUNE_FILE,
+ * sizes and durations (from the environment).  The first byte picks the parser.
  * Hellos and tables are also tried after the harness signs them with the
  * harness's secret, so the fuzzer reaches the checks behind the MAC.
  *
@@ -95,6 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char err[512];
         if (tutti_algo_config_parse(&cfg, t, 32768, err, sizeof(err)) == 0) {
             for (int c = 0; c < TUTTI_NUM_COLLS; c++) (void)tutti_algo_select(&cfg, (tutti_coll_t)c, size, 4, 1);
+        }
+        /* the same bytes as a TUTTI_TUNE_FILE (not NUL-terminated: the
+         * parser must respect the length) */
+        tutti_algo_config_parse(&cfg, "", 32768, err, sizeof(err));
+        if (tutti_rules_parse(&cfg, (const char *)data, size, err, sizeof(err)) == 0) {
+            char table[2048];
+            (void)tutti_algo_table(&cfg, 8, 2, table, sizeof(table));
         }
         uint64_t u;
         double d;

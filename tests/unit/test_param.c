@@ -122,6 +122,56 @@ static void test_algo(void)
         ok = ok && strstr(why, "8 ranks on 2 nodes") != NULL;
         tap_ok(ok, "explanations name the threshold or the job shape: %s", why);
     }
+    /* TUTTI_TUNE_FILE rules */
+    {
+        const char *good = "{\"version\": 1, \"comment\": \"site rules\",\n"
+                           " \"rules\": [\n"
+                           "  {\"collective\": \"allreduce\", \"algorithm\": \"tree\", \"max_bytes\": \"64K\", \"min_nodes\": 2},\n"
+                           "  {\"collective\": \"allreduce\", \"algorithm\": \"ring\", \"min_bytes\": 1024},\n"
+                           "  {\"collective\": \"broadcast\", \"algorithm\": \"ring\", \"min_ranks\": 3, \"max_ranks\": 8}\n"
+                           " ]}\n";
+        char why[256];
+        tutti_algo_config_parse(&c, "", 32768, err, sizeof(err));
+        int rc = tutti_rules_parse(&c, good, strlen(good), err, sizeof(err));
+        tap_ok(rc == 0 && c.nrules == 3, "a rules file parses: 3 rules (%s)", rc ? err : "ok");
+        tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 4096, 16, 4) == TUTTI_ALGO_TREE &&
+                   tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 4096, 4, 1) == TUTTI_ALGO_RING &&
+                   tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 100, 4, 1) == TUTTI_ALGO_RD &&
+                   tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 1 << 20, 16, 4) == TUTTI_ALGO_RING,
+               "rules: the first that applies wins (tree under 64K on 2+ nodes, else ring from 1K); others keep the default");
+        tap_ok(tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 4, 1) == TUTTI_ALGO_RING &&
+                   tutti_algo_select(&c, TUTTI_COLL_BROADCAST, 8, 16, 1) == TUTTI_ALGO_TREE,
+               "rules: rank bounds apply");
+        tutti_algo_explain(&c, TUTTI_COLL_ALLREDUCE, 4096, 16, 4, why, sizeof(why));
+        tap_ok(strstr(why, "TUTTI_TUNE_FILE rule 1 gives tree") != NULL, "the explanation names the rule: %s", why);
+        /* TUTTI_ALGO's set still wins: a rule for an excluded algorithm is skipped */
+        tutti_algo_config_parse(&c, "allreduce:^tree", 32768, err, sizeof(err));
+        tutti_rules_parse(&c, good, strlen(good), err, sizeof(err));
+        tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 4096, 16, 4) == TUTTI_ALGO_RING,
+               "a rule for an algorithm TUTTI_ALGO excludes is skipped");
+        struct { const char *text, *needle; } badr[] = {
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allreduce\", \"algo\": \"tree\"}]}", "unknown key"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allreduce\"}]}", "needs"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allgather\", \"algorithm\": \"tree\"}]}", "no such algorithm"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allreduce\", \"algorithm\": \"ring\", \"min_bytes\": \"1M\", \"max_bytes\": 10}]}", "empty range"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allreduc\", \"algorithm\": \"ring\"}]}", "unknown collective"},
+            {"{\"version\": 2, \"rules\": []}", "unsupported version"},
+            {"{\"rules\": []}", "missing \"version\""},
+            {"{\"version\": 1, \"rules\": []} x", "trailing"},
+            {"{\"version\": 1,\n \"rules\": [{\"collective\": \"allreduce\", \"algorithm\": \"ring\", \"min_bytes\": \"64Q\"}]}", "line 2"},
+            {"[1, 2]", "one JSON object"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"allreduce\", \"algorithm\": \"ring\", \"min_bytes\": -1}]}", "non-negative"},
+            {"{\"version\": 1, \"rules\": [{\"collective\": \"a\\u0041\"}]}", "escape"},
+        };
+        for (size_t k = 0; k < sizeof(badr) / sizeof(badr[0]); k++) {
+            err[0] = '\0';
+            int brc = tutti_rules_parse(&c, badr[k].text, strlen(badr[k].text), err, sizeof(err));
+            tap_ok(brc != 0 && strstr(err, badr[k].needle) && strstr(err, "line "),
+                   "a bad rules file fails with line, column and '%s' (%s)", badr[k].needle, err);
+        }
+        tap_ok(tutti_rules_load(&c, "/nonexistent/rules.json", err, sizeof(err)) != 0 && strstr(err, "/nonexistent/rules.json"),
+               "a missing rules file is an error naming it");
+    }
     tap_ok(tutti_algo_config_parse(&c, " allreduce:ring,rd ; reduce:TREE ", 32768, err, sizeof(err)) == 0 &&
                c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD)) && c.allowed[TUTTI_COLL_REDUCE] == BIT(TREE),
            "TUTTI_ALGO with spaces, lists and upper case");

@@ -31,5 +31,16 @@ out=$(TUTTI_ALGO="allreduce:tree@0-64K,ring@32K-max" "$B/tutti-info" --tune 2>&1
 rc=$?
 check "a bad TUTTI_ALGO fails, pointing at the overlap" sh -c '[ "$1" != 0 ] && echo "$0" | grep -q overlap' "$out" "$rc"
 check "--nodes 0 is refused" sh -c '! "$0/tutti-info" --tune --nodes 0' "$B"
+rules="${TMPDIR:-/tmp}/tutti-rules-$$.json"
+printf '{"version": 1, "rules": [{"collective": "allreduce", "algorithm": "tree", "max_bytes": "64K", "min_nodes": 2}]}\n' >"$rules"
+out=$(TUTTI_TUNE_FILE="$rules" "$B/tutti-info" --tune --nodes 4 --ppn 2 2>&1)
+check "TUTTI_TUNE_FILE: the rule shows in the table, with its number as the reason" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-64K tree, 64K-max hier" && echo "$0" | grep -q "TUTTI_TUNE_FILE rule 1"' "$out"
+printf '{"version": 1, "rules": [{"collective": "allreduce", "algorithm": "tree", "max_bytes": "64K", "nodes": 2}]}\n' >"$rules"
+out=$(TUTTI_TUNE_FILE="$rules" "$B/tutti-info" --tune 2>&1)
+rc=$?
+check "a rules file with an unknown key fails, naming line, column and file" \
+    sh -c '[ "$1" != 0 ] && echo "$0" | grep -q "line 1, column" && echo "$0" | grep -q "unknown key"' "$out" "$rc"
+rm -f "$rules"
 echo "1..$n"
 exit $fail
