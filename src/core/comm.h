@@ -152,8 +152,16 @@ void tutti_comm_announce(tutti_comm_t comm, tutti_result_t r, const char *why);
 /* Frees everything; the handle stays readable (magic) for a while. */
 void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone);
 
+/* jobview.c: the node map (node index = order of first appearance), the
+ * ring order from the topology, and the job view logged / dumped (TUNE). */
+tutti_result_t tutti_comm_map_nodes(tutti_comm_t comm);
+tutti_result_t tutti_comm_ring_order(tutti_comm_t comm);
+void tutti_comm_job_view(tutti_comm_t comm);
 /* Logs the algorithm decision table (INFO, TUNE; rank 0). */
 void tutti_comm_log_table(tutti_comm_t comm);
+
+/* connect.c: chooses a transport for every peer and connects them. */
+tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen);
 
 /* Local identity of this process's node. */
 void tutti_comm_local_info(tutti_rank_info_t *info);

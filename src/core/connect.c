@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Which transport serves which peer (TUTTI_TRANSPORTS, the node map), and
+ * the collective set-up of every enabled transport.
+ */
+#include "core/comm.h"
+
+#include "core/transports.h"
+#include "util/param.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tutti_result_t tutti_comm_boot_allgather(void *ctx, const void *mine, void *all, size_t bytes)
+{
+    return tutti_bootstrap_allgather(ctx, mine, all, bytes);
+}
+
+static tutti_result_t tutti_comm_boot_barrier(void *ctx)
+{
+    return tutti_bootstrap_barrier(ctx);
+}
+
+/* TUTTI_TRANSPORTS: names in order of preference ("shm,tcp"), or
+ * exclusions only ("^shm": the built-in order without them).  Fills order[]
+ * with indexes into built[]; returns how many, or -1 with a message. */
+static int tutti_comm_transport_order(const char *spec, const tutti_transport_t *const *built, size_t nbuilt,
+                                      int *order, char *err, size_t errlen)
+{
+    int n = 0, excl = 0, incl = 0;
+    uint32_t excluded = 0;
+    char tok[32];
+    const char *p = spec;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        int neg = p[0] == '^';
+        const char *name = p + neg;
+        size_t nl = len - (size_t)neg;
+        if (nl == 0 || nl >= sizeof(tok)) {
+            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s': empty or overlong name at '%.*s'", spec, (int)len, p);
+            return -1;
+        }
+        memcpy(tok, name, nl);
+        tok[nl] = '\0';
+        size_t t;
+        for (t = 0; t < nbuilt; t++)
+            if (strcmp(built[t]->name, tok) == 0) break;
+        if (t == nbuilt) {
+            char known[128] = "";
+            for (size_t k = 0; k < nbuilt; k++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", k ? ", " : "", built[k]->name);
+            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s': unknown transport '%s' (this build has: %s)", spec, tok,
+                     known);
+            return -1;
+        }
+        if (neg) {
+            excluded |= 1u << t;
+            excl = 1;
+        } else {
+            int dup = 0;
+            for (int k = 0; k < n; k++) dup |= order[k] == (int)t;
+            if (!dup) order[n++] = (int)t;
+            incl = 1;
+        }
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (excl && incl) {
+        snprintf(err, errlen, "TUTTI_TRANSPORTS='%s': give either names in order or exclusions (^name), not both",
+                 spec);
+        return -1;
+    }
+    if (!incl)
+        for (size_t t = 0; t < nbuilt; t++)
+            if (!(excluded & (1u << t))) order[n++] = (int)t;
+    return n;
+}
+
+/* Chooses a transport for every peer (the first of TUTTI_TRANSPORTS that
+ * reaches it: shm only on the same node) and connects them. */
+tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
+{
+    int p = comm->nranks;
+    tutti_result_t r = TUTTI_SUCCESS;
+    size_t nbuilt;
+    const tutti_transport_t *const *built = tutti_transports_builtin(&nbuilt);
+    int order[TUTTI_MAX_TRANSPORTS];
+    int8_t *choice = malloc((size_t)p);
+    uint8_t *use = calloc((size_t)p, 1);
+    comm->engine.links = calloc((size_t)p * TUTTI_NCHANNELS, sizeof(tutti_link_t));
+    if (!use || !choice || !comm->engine.links) {
+        snprintf(err, errlen, "out of memory for %d peers", p);
+        r = TUTTI_ERR_NO_MEMORY;
+        goto out;
+    }
+    comm->engine.rank = comm->rank;
+    comm->engine.nranks = p;
+    comm->engine.nchan = TUTTI_NCHANNELS;
+    /* every rank must choose alike, or connections would be one-sided */
+    for (int q = 0; q < p; q++) {
+        if (strcmp(comm->info[q].transports, comm->info[comm->rank].transports) != 0) {
+            snprintf(err, errlen, "TUTTI_TRANSPORTS differs between ranks: rank %d has '%s', rank %d has '%s'; set "
+                                  "it alike everywhere",
+                     comm->rank, comm->info[comm->rank].transports, q, comm->info[q].transports);
+            r = TUTTI_ERR_INVALID_USAGE;
+            goto out;
+        }
+    }
+    int norder = tutti_comm_transport_order(tutti_param_str(TUTTI_P_TRANSPORTS), built, nbuilt, order, err, errlen);
+    if (norder < 0) {
+        r = TUTTI_ERR_INVALID_ARGUMENT;
+        goto out;
+    }
+    for (int q = 0; q < p; q++) {
+        choice[q] = -1;
+        if (q == comm->rank) continue;
+        int same = comm->node_of_rank[q] == comm->node_of_rank[comm->rank];
+        for (int k = 0; k < norder && choice[q] < 0; k++) {
+            uint32_t caps = built[order[k]]->caps;
+            if (same ? (caps & TUTTI_TP_CAP_INTRANODE) : (caps & TUTTI_TP_CAP_INTERNODE)) choice[q] = (int8_t)order[k];
+        }
+        if (choice[q] < 0) {
+            snprintf(err, errlen, "rank %d (host %s) cannot reach rank %d (host %s, %s): no transport in "
+                                  "TUTTI_TRANSPORTS='%s' connects %s",
+                     comm->rank, comm->info[comm->rank].host, q, comm->info[q].host,
+                     same ? "same node" : "another node", tutti_param_str(TUTTI_P_TRANSPORTS),
+                     same ? "ranks of one node" : "nodes");
+            r = TUTTI_ERR_INVALID_ARGUMENT;
+            goto out;
+        }
+    }
+    tutti_tp_boot_t boot = {sizeof(boot), comm->boot, tutti_comm_boot_allgather, tutti_comm_boot_barrier};
+    comm->slice_max = SIZE_MAX;
+    /* set-up is collective: every enabled transport, in build order, on
+     * every rank (TUTTI_TRANSPORTS is the same everywhere) */
+    for (size_t t = 0; t < nbuilt; t++) {
+        const tutti_transport_t *tp = built[t];
+        int enabled = 0;
+        for (int k = 0; k < norder; k++) enabled |= order[k] == (int)t;
+        if (!enabled) continue;
+        if (tp->size < sizeof(tutti_transport_t) || tp->api_version != TUTTI_TRANSPORT_API_VERSION) {
+            snprintf(err, errlen, "transport '%s' was built for interface version %u, this library speaks %u",
+                     tp->name, tp->api_version, TUTTI_TRANSPORT_API_VERSION);
+            r = TUTTI_ERR_INTERNAL;
+            goto out;
+        }
+        int any = 0;
+        for (int q = 0; q < p; q++) {
+            use[q] = choice[q] == (int)t;
+            any |= use[q];
+        }
+        tutti_tp_setup_t setup = {
+            .size = sizeof(setup),
+            .comm_id = comm->comm_id,
+            .rank = comm->rank,
+            .nranks = p,
+            .nchannels = TUTTI_NCHANNELS,
+            .node_of_rank = comm->node_of_rank,
+            .nnodes = comm->nnodes,
+            .use = use,
+            .slot_size = tutti_param_size(TUTTI_P_SHM_SLOT_SIZE),
+            .nslots = (int)tutti_param_int(TUTTI_P_SHM_NSLOTS),
+            .boot = &boot,
+            .secret = tutti_bootstrap_secret(comm->boot),
+            .timeout = tutti_param_seconds(TUTTI_P_INIT_TIMEOUT),
+            .err = err,
+            .errlen = errlen,
+        };
+        void *tpcomm = NULL;
+        r = tp->comm_create(&setup, &tpcomm);
+        if (r != TUTTI_SUCCESS) goto out;
+        tutti_comm_tp_t *slot = &comm->tps[comm->ntps++];
+        slot->tp = tp;
+        slot->tpcomm = tpcomm;
+        slot->bytes = 0;
+        if (!any) continue;
+        size_t mp = tp->max_payload(tpcomm);
+        if (mp < comm->slice_max) comm->slice_max = mp;
+        for (int q = 0; q < p; q++) {
+            if (!use[q]) continue;
+            for (int c = 0; c < TUTTI_NCHANNELS; c++) {
+                tutti_link_t *l = tutti_engine_link(&comm->engine, q, c);
+                l->tp = tp;
+                l->sconn = tp->conn(tpcomm, q, c, 0);
+                l->rconn = tp->conn(tpcomm, q, c, 1);
+                l->bytes_sent = &slot->bytes;
+                l->can_ref = (tp->caps & TUTTI_TP_CAP_SEND_REF) != 0;
+                if (strcmp(tp->name, "shm") == 0)
+                    l->ref_min = tutti_param_int(TUTTI_P_SHM_CMA) ? tutti_param_size(TUTTI_P_SHM_CMA_MIN) : 0;
+                else if (strcmp(tp->name, "tcp") == 0)
+                    l->ref_min = tutti_param_size(TUTTI_P_TCP_ZCOPY_MIN);
+                /* bytes a progress-driven transport still holds must reach
+                 * the kernel before an operation completes: the caller may
+                 * not call in again for a long time */
+                l->flush = (tp->caps & TUTTI_TP_CAP_NEEDS_PROGRESS) != 0;
+                comm->engine.any_flush |= l->flush;
+            }
+        }
+    }
+    if (comm->slice_max == SIZE_MAX) comm->slice_max = 1u << 20; /* one rank: no transport */
+    comm->slice_max &= ~(size_t)63;
+out:
+    free(use);
+    free(choice);
+    return r;
+}
+
