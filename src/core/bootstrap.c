@@ -205,18 +205,9 @@ static tutti_result_t tutti_boot_exchange(tutti_bootstrap_t *b, int dst, const v
         tutti_frame_t f = {TUTTI_FRAME_MAGIC, TUTTI_WIRE_VERSION, TUTTI_FRAME_DATA, tag, (uint32_t)slen};
         if (b->fd_out[dst] < 0) {
             tutti_hello_t h;
-            memset(&h, 0, sizeof(h));
-            h.magic = TUTTI_HELLO_MAGIC;
-            h.version = TUTTI_WIRE_VERSION;
-            h.kind = TUTTI_HELLO_PEER;
-            h.comm_id = b->comm_id;
-            h.from = b->rank;
-            h.to = dst;
-            h.nranks = b->nranks;
-            if (tutti_random_bytes(h.nonce, sizeof(h.nonce)) != 0)
+            if (tutti_hello_make(&h, TUTTI_HELLO_PEER, b->comm_id, b->rank, dst, b->nranks, 0, &b->addrs[b->rank],
+                                 b->secret) != 0)
                 return tutti_boot_fail(b, TUTTI_ERR_SYSTEM, "bootstrap: getrandom: %s", strerror(errno));
-            h.addr = b->addrs[b->rank];
-            tutti_hello_sign(&h, b->secret);
             memcpy(out.hdr, &h, sizeof(h));
             out.hdrlen = sizeof(h);
             int fd = tutti_socket_connect(&b->addrs[dst], deadline, 0);
@@ -388,6 +379,24 @@ static tutti_result_t tutti_boot_listen(tutti_bootstrap_t *b, int family_hint)
     return TUTTI_SUCCESS;
 }
 
+int tutti_hello_make(tutti_hello_t *h, int kind, uint64_t comm_id, int from, int to, int nranks, uint32_t pad,
+                     const tutti_sockaddr_t *addr, const uint8_t key[16])
+{
+    memset(h, 0, sizeof(*h));
+    h->magic = TUTTI_HELLO_MAGIC;
+    h->version = TUTTI_WIRE_VERSION;
+    h->kind = (uint16_t)kind;
+    h->comm_id = comm_id;
+    h->from = from;
+    h->to = to;
+    h->nranks = nranks;
+    h->pad = pad;
+    h->addr = *addr;
+    if (tutti_random_bytes(h->nonce, sizeof(h->nonce)) != 0) return -1;
+    tutti_hello_sign(h, key);
+    return 0;
+}
+
 static tutti_result_t tutti_boot_register(tutti_bootstrap_t *b, const tutti_sockaddr_t *root,
                                           double deadline)
 {
@@ -395,18 +404,9 @@ static tutti_result_t tutti_boot_register(tutti_bootstrap_t *b, const tutti_sock
     tutti_result_t res = TUTTI_SUCCESS;
     tutti_hello_t h;
     uint8_t *payload = NULL;
-    memset(&h, 0, sizeof(h));
-    h.magic = TUTTI_HELLO_MAGIC;
-    h.version = TUTTI_WIRE_VERSION;
-    h.kind = TUTTI_HELLO_ROOT;
-    h.comm_id = b->comm_id;
-    h.from = b->rank;
-    h.to = -1;
-    h.nranks = b->nranks;
-    h.addr = b->addrs[b->rank];
-    if (tutti_random_bytes(h.nonce, sizeof(h.nonce)) != 0)
+    if (tutti_hello_make(&h, TUTTI_HELLO_ROOT, b->comm_id, b->rank, -1, b->nranks, 0, &b->addrs[b->rank], b->secret) !=
+        0)
         return tutti_boot_fail(b, TUTTI_ERR_SYSTEM, "bootstrap: getrandom: %s", strerror(errno));
-    tutti_hello_sign(&h, b->secret);
 
     int fd = tutti_socket_connect(root, deadline, 1);
     if (fd < 0)

@@ -96,6 +96,11 @@ typedef struct {
 #define TUTTI_MAX_RANKS (1 << 24)
 
 void tutti_hello_sign(tutti_hello_t *h, const uint8_t secret[16]);
+/* A signed hello of `kind` with a fresh random nonce (bootstrap.c: it needs
+ * the kernel's randomness, which the fuzzed validators do not).  0, or -1
+ * with errno when getrandom failed. */
+int tutti_hello_make(tutti_hello_t *h, int kind, uint64_t comm_id, int from, int to, int nranks, uint32_t pad,
+                     const tutti_sockaddr_t *addr, const uint8_t key[16]);
 int tutti_hello_verify(const tutti_hello_t *h, const uint8_t secret[16]);
 
 /* The validators (bootstrap_wire.c): pure functions, fuzzed in tests/fuzz.

@@ -221,22 +221,12 @@ static tutti_result_t tutti_tcp_connect_all(tutti_tcp_comm_t *tc, const tutti_tp
                 if (r != TUTTI_SUCCESS) break;
                 pc->socks[i].fd = fd;
                 tutti_hello_t h;
-                memset(&h, 0, sizeof(h));
-                h.magic = TUTTI_HELLO_MAGIC;
-                h.version = TUTTI_WIRE_VERSION;
-                h.kind = TUTTI_HELLO_TCP;
-                h.comm_id = tc->comm_id;
-                h.from = tc->rank;
-                h.to = q;
-                h.nranks = tc->nranks;
-                h.pad = (uint32_t)c << 8 | (uint32_t)i;
-                h.addr = addrs[tc->rank];
-                if (tutti_random_bytes(h.nonce, sizeof(h.nonce)) != 0) {
+                if (tutti_hello_make(&h, TUTTI_HELLO_TCP, tc->comm_id, tc->rank, q, tc->nranks,
+                                     (uint32_t)c << 8 | (uint32_t)i, &addrs[tc->rank], tc->key) != 0) {
                     snprintf(err, errlen, "tcp: getrandom: %s", strerror(errno));
                     r = TUTTI_ERR_SYSTEM;
                     break;
                 }
-                tutti_hello_sign(&h, tc->key);
                 /* 96 bytes into a fresh socket's buffer: does not block */
                 if (tutti_socket_write_all(fd, &h, sizeof(h), deadline) != 0) {
                     snprintf(err, errlen, "tcp: rank %d cannot send its hello to rank %d at %s: %s", tc->rank, q,
