@@ -55,6 +55,7 @@ typedef enum {
 #define TUTTI_TP_CAP_SEND_REF (1u << 3) /* send_commit_ref: single-copy messages */
 #define TUTTI_TP_CAP_BLOCK (1u << 4)    /* block: a wait the kernel can wake */
 #define TUTTI_TP_CAP_WAIT_STATE (1u << 5) /* publish_wait / peer_wait */
+#define TUTTI_TP_CAP_PROBE (1u << 6)      /* probe: usable only where a device or library is found */
 
 /* recv_read's tag argument that accepts any tag. */
 #define TUTTI_TAG_ANY 0xffffffffu
@@ -165,6 +166,15 @@ typedef struct tutti_transport {
      * host or link that really failed. */
     tutti_result_t (*publish_wait)(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root);
     tutti_result_t (*peer_wait)(void *conn, uint64_t *seq, int *waiting_on, int *root);
+
+    /* Optional (TUTTI_TP_CAP_PROBE, else a stub): can this rank use the
+     * transport at all (a device, a port, a library that initialises)?
+     * Local and quick; called on every rank before comm_create.  `requested`
+     * is nonzero when the user named the transport in TUTTI_TRANSPORTS: a
+     * transport may then accept what it would not choose by itself (UCX
+     * without an RDMA device).  TUTTI_SUCCESS, or TUTTI_ERR_UNSUPPORTED with
+     * the reason, for a person, in why. */
+    tutti_result_t (*probe)(int requested, char *why, size_t whylen);
 } tutti_transport_t;
 
 #ifdef __cplusplus

@@ -6,8 +6,10 @@
 #include "core/comm.h"
 
 #include "core/transports.h"
+#include "util/log.h"
 #include "util/param.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,83 @@ static int tutti_comm_transport_order(const char *spec, const tutti_transport_t 
     return n;
 }
 
+/* A transport named in TUTTI_TRANSPORTS (not only allowed by default or by
+ * an exclusion)? */
+static int tutti_comm_transport_named(const char *spec, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        if (p[0] != '^' && len == nl && strncmp(p, name, nl) == 0) return 1;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+/* Keeps in order[] the transports every rank can use (a device, a library:
+ * the transport's probe), the same on every rank: one allgather of a bit
+ * per transport.  One the user named but some rank cannot use is an error
+ * naming that rank and why; one only allowed by default is dropped (INFO). */
+static tutti_result_t tutti_comm_transport_probe(tutti_comm_t comm, const tutti_transport_t *const *built, int *order,
+                                                 int *norder, char *err, size_t errlen)
+{
+    typedef struct {
+        uint32_t ok;
+        char why[124];
+    } tutti_probe_t;
+    int p = comm->nranks;
+    const char *spec = tutti_param_str(TUTTI_P_TRANSPORTS);
+    tutti_probe_t mine;
+    memset(&mine, 0, sizeof(mine));
+    for (int k = 0; k < *norder; k++) {
+        const tutti_transport_t *tp = built[order[k]];
+        int has_probe = tp->size >= offsetof(tutti_transport_t, probe) + sizeof(tp->probe) &&
+                        (tp->caps & TUTTI_TP_CAP_PROBE) && tp->probe;
+        char why[200] = "";
+        if (!has_probe || tp->probe(tutti_comm_transport_named(spec, tp->name), why, sizeof(why)) == TUTTI_SUCCESS) {
+            mine.ok |= 1u << order[k];
+        } else {
+            TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s not usable on this rank: %s", tp->name, why);
+            if (!mine.why[0]) snprintf(mine.why, sizeof(mine.why), "%s: %s", tp->name, why);
+        }
+    }
+    tutti_probe_t *all = calloc((size_t)p, sizeof(*all));
+    if (!all) {
+        snprintf(err, errlen, "out of memory for %d peers", p);
+        return TUTTI_ERR_NO_MEMORY;
+    }
+    tutti_result_t r = tutti_bootstrap_allgather(comm->boot, &mine, all, sizeof(mine));
+    if (r != TUTTI_SUCCESS) {
+        snprintf(err, errlen, "allgather of the usable transports failed (%s)", tutti_result_name(r));
+        goto out;
+    }
+    int n = 0;
+    for (int k = 0; k < *norder; k++) {
+        const tutti_transport_t *tp = built[order[k]];
+        int q;
+        for (q = 0; q < p; q++)
+            if (!(all[q].ok & (1u << order[k]))) break;
+        if (q == p) {
+            order[n++] = order[k];
+            continue;
+        }
+        if (tutti_comm_transport_named(spec, tp->name)) {
+            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s' asks for %s, but rank %d (host %s) cannot use it (%s)", spec,
+                     tp->name, q, comm->info[q].host, all[q].why[0] ? all[q].why : "probe failed");
+            r = TUTTI_ERR_UNSUPPORTED;
+            goto out;
+        }
+        if (comm->rank == 0)
+            TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s left out: rank %d cannot use it (%s)", tp->name, q,
+                       all[q].why);
+    }
+    *norder = n;
+out:
+    free(all);
+    return r;
+}
+
 /* Chooses a transport for every peer (the first of TUTTI_TRANSPORTS that
  * reaches it: shm only on the same node) and connects them. */
 tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
@@ -112,6 +191,8 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
         r = TUTTI_ERR_INVALID_ARGUMENT;
         goto out;
     }
+    r = tutti_comm_transport_probe(comm, built, order, &norder, err, errlen);
+    if (r != TUTTI_SUCCESS) goto out;
     for (int q = 0; q < p; q++) {
         choice[q] = -1;
         if (q == comm->rank) continue;

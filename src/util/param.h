@@ -81,10 +81,31 @@ typedef enum {
     X(SHM_CMA_MIN, SIZE, "16K", 0, (double)(1ULL << 40),                       \
       "Shared-memory transport: smallest slice sent as a single-copy "         \
       "reference; 0 disables.")                                                \
-    X(TRANSPORTS, STRING, "shm,tcp", 0, 0,                                     \
+    X(TRANSPORTS, STRING, "", 0, 0,                                            \
       "Transports to use, in order of preference: each peer gets the first "   \
-      "one that reaches it (shm: same node only).  'tcp' forces TCP also "     \
-      "between ranks of one node; '^shm' excludes.  An unknown name fails.")   \
+      "one that reaches it (shm: same node only).  Empty: the built ones in "  \
+      "the order shm, verbs, ucx, tcp, each where every rank can use it.  "    \
+      "'tcp' forces TCP also between ranks of one node; '^shm' excludes; a "   \
+      "named transport some rank cannot use, or an unknown name, fails.")      \
+    X(UCX_TLS, STRING, "", 0, 0,                                               \
+      "UCX transport: the UCX transports it may use (UCX's own grammar, e.g. " \
+      "'tcp', 'posix,cma', 'rc,ud'), set on tutti's UCX context only; empty: " \
+      "UCX_TLS or UCX's default.  Other UCX_* variables pass through.")       \
+    X(UCX_ZCOPY_MIN, SIZE, "64K", 0, (double)(1ULL << 40),                    \
+      "UCX transport: data that no longer changes at least this large is "     \
+      "sent from the user's buffer (UCX's zero-copy rendezvous); 0: never.")   \
+    X(IB_HCA, STRING, "", 0, 0,                                                \
+      "ibverbs transport: devices and ports to use, NCCL's grammar: "          \
+      "'mlx5_0:1,mlx5_1', '^mlx5_1' to exclude, '=' for exact names; empty: "  \
+      "the first active port.")                                                \
+    X(IB_GID_INDEX, INT, "-1", -1, 255,                                        \
+      "ibverbs transport: GID index for RoCE; -1 picks a RoCE v2 IPv4 GID, "   \
+      "else the first valid one.")                                             \
+    X(IB_TIMEOUT, INT, "18", 1, 31,                                            \
+      "ibverbs transport: RC ack timeout exponent (4.096 us x 2^n per try).")  \
+    X(IB_RETRY_CNT, INT, "7", 0, 7,                                            \
+      "ibverbs transport: RC retries before a send fails (the peer is then "   \
+      "named as unreachable).")                                                \
     X(TCP_NSOCKS, INT, "2", 1, 16,                                             \
       "TCP transport: sockets per peer and channel; consecutive messages go "  \
       "round-robin over them (striping, order kept).")                         \
