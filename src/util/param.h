@@ -91,6 +91,11 @@ typedef enum {
       "UCX transport: the UCX transports it may use (UCX's own grammar, e.g. " \
       "'tcp', 'posix,cma', 'rc,ud'), set on tutti's UCX context only; empty: " \
       "UCX_TLS or UCX's default.  Other UCX_* variables pass through.")       \
+    X(UCX_SLOT_SIZE, SIZE, "256K", 4096, (double)(64ULL << 20),                \
+      "UCX transport: bytes per message slot (the pipelining chunk).")         \
+    X(UCX_NSLOTS, INT, "4", 2, 1024,                                           \
+      "UCX transport: slots per peer, channel and direction (receives are "    \
+      "posted ahead into each).")                                              \
     X(UCX_ZCOPY_MIN, SIZE, "64K", 0, (double)(1ULL << 40),                    \
       "UCX transport: data that no longer changes at least this large is "     \
       "sent from the user's buffer (UCX's zero-copy rendezvous); 0: never.")   \

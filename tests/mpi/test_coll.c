@@ -351,19 +351,26 @@ static void check_paths(void)
     snprintf(adesc, sizeof(adesc), "default all-reduce and broadcast for %d host(s), %d rank(s) are %shierarchical", nhosts, np,
              want_hier ? "" : "not ");
     verdict(hier_ok, amsg, adesc);
+    /* one transport named alone (tcp, ucx, verbs) carries every peer's
+     * bytes; otherwise shm the same host's and tcp the other hosts' */
     const char *tp = getenv("TUTTI_TRANSPORTS");
-    int force_tcp = tp && strcmp(tp, "tcp") == 0;
-    uint64_t shm = tutti_comm_transport_bytes(comm, "shm"), tcp = tutti_comm_transport_bytes(comm, "tcp");
-    int want_shm = local && !force_tcp, want_tcp = remote || (local && force_tcp);
+    const char *forced = tp && tp[0] && !strpbrk(tp, ",^") && strcmp(tp, "shm") != 0 ? tp : NULL;
+    const char *net = forced ? forced : "tcp";
+    uint64_t shm = tutti_comm_transport_bytes(comm, "shm"), nb = tutti_comm_transport_bytes(comm, net);
+    int want_shm = local && !forced, want_net = remote || (local && forced);
     char msg[300], desc[200];
-    snprintf(msg, sizeof(msg), "host %s, %d peer(s) here, %d elsewhere: shm carried %llu bytes, tcp %llu; expected "
-                               "shm %s, tcp %s",
-             host, local, remote, (unsigned long long)shm, (unsigned long long)tcp, want_shm ? "> 0" : "0",
-             want_tcp ? "> 0" : "0");
-    int ok = (shm > 0) == want_shm && (tcp > 0) == want_tcp;
-    snprintf(desc, sizeof(desc), "bytes took the expected path (TUTTI_TRANSPORTS=%s): peers on this host over shm, "
-                                 "on other hosts over tcp",
-             tp ? tp : "default");
+    snprintf(msg, sizeof(msg), "host %s, %d peer(s) here, %d elsewhere: shm carried %llu bytes, %s %llu; expected "
+                               "shm %s, %s %s",
+             host, local, remote, (unsigned long long)shm, net, (unsigned long long)nb, want_shm ? "> 0" : "0", net,
+             want_net ? "> 0" : "0");
+    int ok = (shm > 0) == want_shm && (nb > 0) == want_net;
+    if (forced)
+        snprintf(desc, sizeof(desc), "bytes took the expected path (TUTTI_TRANSPORTS=%s): every peer over %s", tp,
+                 forced);
+    else
+        snprintf(desc, sizeof(desc), "bytes took the expected path (TUTTI_TRANSPORTS=%s): peers on this host over "
+                                     "shm, on other hosts over tcp",
+                 tp ? tp : "default");
     verdict(ok, msg, desc);
     if (me == 0) printf("# rank 0: %s\n", msg);
 }

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * UCX transport: one UCP context and worker per communicator, one endpoint
+ * per peer, tagged messages into slot rings.
+ *
+ *   sender:   engine fills slot k (acquire/commit) -> ucp_tag_send_nbx(slot k, tag)
+ *   receiver: ucp_tag_recv_nbx posted ahead into every free slot, in order
+ *             -> completes -> engine reads slot k -> release -> posted again
+ *
+ *   UCP tag (64 bits):  kind:4 | channel:4 | source rank:24 | fingerprint:32
+ *
+ * Receives match (kind, channel, source) and take any fingerprint: the
+ * engine checks it.  UCP matches the messages of one sender endpoint in the
+ * order they were sent, so message k lands in the k-th posted receive;
+ * completions may come out of order (rendezvous), so a slot is handed to the
+ * engine only when every earlier one is.  Flow control is UCX's own: large
+ * messages go by rendezvous and wait for a posted receive; small ones are
+ * buffered as unexpected, bounded by what one collective sends ahead.  The
+ * slot rings are registered once (ucp_mem_map) and their handles given with
+ * every operation; user buffers sent by reference (TUTTI_UCX_ZCOPY_MIN) go
+ * through UCX's own registration cache.
+ *
+ * UCX moves bytes only inside its progress calls; so that a rank that leaves
+ * for a long computation (or into MPI) never holds a peer back, a thread
+ * progresses the worker while the rank is away (sleeping on the worker's
+ * event fd).  "Sent" (send_flushed) is then: every send request completed.
+ *
+ * Set-up (collective): worker addresses allgathered through the bootstrap,
+ * endpoints created with peer error handling, then a hello each way so a
+ * peer that cannot be reached fails init, named.  Failures: the endpoint's
+ * error callback or a failed request fails that peer ("UCX: connection to
+ * rank 3 failed: Connection reset by remote peer"); control messages (active
+ * messages) carry failure announcements and wait states.
+ */
+#ifndef TUTTI_UCX_H
+#define TUTTI_UCX_H
+
+#include "tutti/transport.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <ucp/api/ucp.h>
+
+extern const tutti_transport_t tutti_ucx_transport;
+
+#define TUTTI_UCX_KIND_DATA 1u
+#define TUTTI_UCX_KIND_HELLO 2u
+#define TUTTI_UCX_AM_CTL 7 /* active message id of control messages */
+#define TUTTI_UCX_CTL_ERROR 1u
+#define TUTTI_UCX_CTL_WAIT 2u
+
+static inline uint64_t tutti_ucx_tag(uint32_t kind, int chan, int src, uint32_t fp)
+{
+    return ((uint64_t)kind << 60) | ((uint64_t)(chan & 0xf) << 56) | ((uint64_t)(src & 0xffffff) << 32) | fp;
+}
+#define TUTTI_UCX_TAG_MASK 0xffffffff00000000ull
+
+/* Control message (active message header). */
+typedef struct {
+    uint32_t type;
+    int32_t src;
+    int32_t code; /* TUTTI_UCX_CTL_ERROR: the sender's result */
+    uint32_t tag;
+    uint64_t seq;
+    int32_t waiting_on, root;
+    char text[160];
+} tutti_ucx_ctl_t;
+
+struct tutti_ucx_conn;
+
+/* What a request's callback needs: its connection and slot. */
+typedef struct {
+    struct tutti_ucx_conn *c;
+    uint32_t idx;
+} tutti_ucx_ud_t;
+
+struct tutti_ucx_comm;
+
+/* One peer and channel: both directions' slot rings. */
+typedef struct tutti_ucx_conn {
+    struct tutti_ucx_comm *uc;
+    int peer, chan;
+    uint32_t nslots;
+    size_t slot;
+    /* send ring: s_head committed, s_tail oldest not completed */
+    char *sbuf;
+    void **sreq;
+    uint8_t *sdone;
+    tutti_ucx_ud_t *sud;
+    uint64_t s_head, s_tail;
+    /* receive ring: r_post posted, r_head completed in order, r_tail released */
+    char *rbuf;
+    void **rreq;
+    uint8_t *rdone;
+    uint32_t *rlen, *rtag;
+    tutti_ucx_ud_t *rud;
+    uint64_t r_post, r_head, r_tail;
+} tutti_ucx_conn_t;
+
+/* What this rank knows about a peer. */
+typedef struct {
+    ucp_ep_h ep;
+    int pid;       /* its process, when on this node: checked for life */
+    int peer_mode; /* UCX reports its failures (else: tutti's checks only) */
+    int failed;
+    tutti_result_t code;
+    char why[220];
+    tutti_ucx_ctl_t out; /* the control message going to it */
+    void *out_req;
+    int has_wait;
+    uint64_t wseq;
+    uint32_t wtag;
+    int waiting_on, root;
+} tutti_ucx_peer_t;
+
+typedef struct tutti_ucx_comm {
+    int rank, nranks, nchan;
+    ucp_context_h ctx;
+    ucp_worker_h worker;
+    int efd; /* the worker's wakeup fd, -1 without */
+    ucp_mem_h memh;
+    char *mem;
+    size_t memlen;
+    tutti_ucx_peer_t *peers;   /* [nranks] */
+    tutti_ucx_conn_t **conns;  /* [nranks * nchan], NULL where unused */
+    tutti_ucx_conn_t **active; /* every conn */
+    int nactive;
+    int announced;
+    size_t slot;
+    /* UCX moves bytes only inside its progress calls: while the rank is
+     * elsewhere (computing, in MPI) a thread progresses the worker, so
+     * peers never wait for this rank to call in again.  mu serialises every
+     * use of the worker; last_call (ns) tells the thread the owner is busy
+     * progressing itself. */
+    pthread_mutex_t mu;
+    int mu_ok;
+    pthread_t thread;
+    int thread_on, stop;
+    uint64_t last_call;
+    char tls[96]; /* the UCX transports asked for, for messages */
+} tutti_ucx_comm_t;
+
+static inline uint64_t tutti_ucx_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void tutti_ucx_enter(tutti_ucx_comm_t *uc)
+{
+    pthread_mutex_lock(&uc->mu);
+    __atomic_store_n(&uc->last_call, tutti_ucx_now_ns(), __ATOMIC_RELAXED);
+}
+
+static inline void tutti_ucx_leave(tutti_ucx_comm_t *uc)
+{
+    pthread_mutex_unlock(&uc->mu);
+}
+
+/* ucx_setup.c */
+tutti_result_t tutti_ucx_comm_create(const tutti_tp_setup_t *setup, void **tpcomm);
+tutti_result_t tutti_ucx_comm_destroy(void *tpcomm);
+tutti_result_t tutti_ucx_probe(int requested, char *why, size_t whylen);
+void tutti_ucx_peer_fail(tutti_ucx_comm_t *uc, int peer, tutti_result_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void tutti_ucx_post_recvs(tutti_ucx_conn_t *c);
+/* ucx_component.c */
+void tutti_ucx_ctl_arrived(tutti_ucx_comm_t *uc, const tutti_ucx_ctl_t *m);
+
+#endif
