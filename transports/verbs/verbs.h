@@ -90,6 +90,7 @@ typedef struct {
     uint16_t lid;
     int link_layer;          /* IBV_LINK_LAYER_* */
     enum ibv_mtu mtu;        /* min(active, 4096) */
+    uint32_t vendor_id;      /* 0xffffff: soft-RoCE (rxe) */
 } tutti_verbs_port_t;
 
 /* Finds the port TUTTI_IB_HCA picks (the first active one that matches);
@@ -174,11 +175,11 @@ typedef struct tutti_verbs_pc {
     tutti_verbs_rentry_t **sref; /* [nslots]: the registration a ref send holds */
     int ctrl_out, sq_max; /* control WRITEs posted, not completed (every WR is
                            * signaled; data sends are s_head - s_done) */
-    int ping_out;
+    int ping_out, pinged;
     /* receive side */
     uint64_t r_head, r_tail, r_credited; /* arrived / released / told the peer */
     uint32_t *rlen, *rtag;
-    double last_ping;
+    double last_ping; /* when the outstanding keepalive was posted */
     int failed; /* every call fails with failed_code, why */
     tutti_result_t failed_code;
     char why[240];
@@ -217,11 +218,14 @@ static inline tutti_verbs_pc_t *tutti_verbs_pc(const tutti_verbs_comm_t *vc, int
 tutti_result_t tutti_verbs_comm_create(const tutti_tp_setup_t *setup, void **out);
 tutti_result_t tutti_verbs_comm_destroy(void *tpcomm);
 uint32_t tutti_verbs_psn(uint32_t qpn);
+int tutti_verbs_retry_cnt(const tutti_verbs_comm_t *vc);
 
 /* verbs_component.c */
 tutti_result_t tutti_verbs_poll(tutti_verbs_comm_t *vc);
-/* Fails every connection to the peer (the first reason stays). */
-void tutti_verbs_peer_fail(tutti_verbs_comm_t *vc, int peer, tutti_result_t code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Fails every connection to the peer (the first reason stays), logged as a
+ * warning, or (quiet) at INFO: a control WRITE to a peer that already left
+ * after the last collective is no news. */
+void tutti_verbs_peer_fail(tutti_verbs_comm_t *vc, int peer, tutti_result_t code, int quiet, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif

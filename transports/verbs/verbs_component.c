@@ -42,7 +42,7 @@ static int tutti_verbs_write_ctrl(tutti_verbs_pc_t *pc, const volatile void *src
     wr.wr.rdma.rkey = vc->peer_ctrl_rkey[pc->peer];
     int rc = ibv_post_send(pc->qp, &wr, &bad);
     if (rc != 0) {
-        tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, "verbs: ibv_post_send (RDMA WRITE) on QP %u towards "
+        tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, 0, "verbs: ibv_post_send (RDMA WRITE) on QP %u towards "
                               "rank %d failed: %s", pc->qp->qp_num, pc->peer, strerror(rc));
         return -1;
     }
@@ -77,7 +77,7 @@ static tutti_result_t tutti_verbs_post_data(tutti_verbs_pc_t *pc, const void *ad
     wr.send_flags = IBV_SEND_SIGNALED;
     int rc = ibv_post_send(pc->qp, &wr, &bad);
     if (rc != 0) {
-        tutti_verbs_peer_fail(pc->vc, pc->peer, TUTTI_ERR_REMOTE, "verbs: ibv_post_send (SEND) on QP %u towards rank "
+        tutti_verbs_peer_fail(pc->vc, pc->peer, TUTTI_ERR_REMOTE, 0, "verbs: ibv_post_send (SEND) on QP %u towards rank "
                               "%d failed: %s", pc->qp->qp_num, pc->peer, strerror(rc));
         return pc->failed_code;
     }
@@ -86,7 +86,7 @@ static tutti_result_t tutti_verbs_post_data(tutti_verbs_pc_t *pc, const void *ad
 
 /* ---- failures ---------------------------------------------------------- */
 
-void tutti_verbs_peer_fail(tutti_verbs_comm_t *vc, int peer, tutti_result_t code, const char *fmt, ...)
+void tutti_verbs_peer_fail(tutti_verbs_comm_t *vc, int peer, tutti_result_t code, int quiet, const char *fmt, ...)
 {
     char why[sizeof(((tutti_verbs_pc_t *)0)->why)];
     va_list ap;
@@ -104,7 +104,8 @@ void tutti_verbs_peer_fail(tutti_verbs_comm_t *vc, int peer, tutti_result_t code
         pc->failed_code = code;
         snprintf(pc->why, sizeof(pc->why), "%s", why);
     }
-    if (first) TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, vc->rank, "%s", why);
+    if (first && quiet) TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, vc->rank, "%s", why);
+    else if (first) TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, vc->rank, "%s", why);
 }
 
 static const char *tutti_verbs_status_hint(enum ibv_wc_status st)
@@ -139,11 +140,12 @@ static void tutti_verbs_wc_error(tutti_verbs_comm_t *vc, tutti_verbs_pc_t *pc, c
     static const char *const what[] = {"send", "receive", "control write", "keepalive write"};
     int retry = wc->status == IBV_WC_RETRY_EXC_ERR;
     double tmo = 4.096e-6 * (double)(1ull << tutti_param_int(TUTTI_P_IB_TIMEOUT)) *
-                 (double)(tutti_param_int(TUTTI_P_IB_RETRY_CNT) + 1);
+                 (double)(tutti_verbs_retry_cnt(vc) + 1);
     char extra[96] = "";
     if (retry) snprintf(extra, sizeof(extra), " (TUTTI_IB_TIMEOUT=%d x %d tries: %.2f s)",
-                        (int)tutti_param_int(TUTTI_P_IB_TIMEOUT), (int)tutti_param_int(TUTTI_P_IB_RETRY_CNT) + 1, tmo);
-    tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, "verbs: %s on QP %u (%s port %d) to rank %d failed: %s; "
+                        (int)tutti_param_int(TUTTI_P_IB_TIMEOUT), tutti_verbs_retry_cnt(vc) + 1, tmo);
+    tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, kind == TUTTI_VERBS_WR_CTRL,
+                          "verbs: %s on QP %u (%s port %d) to rank %d failed: %s; "
                           "rank %d %s%s",
                           what[kind & 3], pc->qp->qp_num, vc->port.name, vc->port.port, pc->peer,
                           ibv_wc_status_str(wc->status), pc->peer, tutti_verbs_status_hint(wc->status), extra);
@@ -318,7 +320,7 @@ static tutti_result_t tutti_verbs_recv_release(void *conn)
     wr.num_sge = 1;
     int rc = ibv_post_recv(pc->qp, &wr, &bad);
     if (rc != 0) {
-        tutti_verbs_peer_fail(pc->vc, pc->peer, TUTTI_ERR_REMOTE, "verbs: ibv_post_recv on QP %u (rank %d) failed: %s",
+        tutti_verbs_peer_fail(pc->vc, pc->peer, TUTTI_ERR_REMOTE, 0, "verbs: ibv_post_recv on QP %u (rank %d) failed: %s",
                               pc->qp->qp_num, pc->peer, strerror(rc));
         return pc->failed_code;
     }
@@ -379,12 +381,29 @@ static tutti_result_t tutti_verbs_peer_check(void *conn, uint64_t seq, uint32_t 
     /* a peer this rank only waits on would never be noticed dead: an 8-byte
      * WRITE it must acknowledge turns its death into a retry-exceeded error */
     double now = tutti_time_now();
+    /* the HCA acknowledges without the peer's CPU, so a keepalive that
+     * stays unacknowledged for twice the retry budget means the peer is
+     * gone even where the device retries for ever (some drivers treat
+     * retry_cnt 7 so) */
+    double budget = 4.096e-6 * (double)(1ull << tutti_param_int(TUTTI_P_IB_TIMEOUT)) *
+                    (double)(tutti_verbs_retry_cnt(vc) + 1);
+    if (pc->ping_out && now - pc->last_ping > (budget * 2 > 2.0 ? budget * 2 : 2.0)) {
+        tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, 0, "verbs: rank %d has not acknowledged a keepalive "
+                              "WRITE on QP %u for %.1f s (TUTTI_IB_TIMEOUT/RETRY_CNT allow %.2f s): is it alive, is "
+                              "the port up?", pc->peer, pc->qp->qp_num, now - pc->last_ping, budget);
+        snprintf(why, whylen, "%s", pc->why);
+        return tutti_verbs_failure(pc);
+    }
     if (!pc->ping_out && now - pc->last_ping >= TUTTI_VERBS_PING_S) {
         pc->last_ping = now;
         vc->outbox->ping++;
         if (tutti_verbs_write_ctrl(pc, &vc->outbox->ping, vc->ctrl_mr->lkey, sizeof(uint64_t),
-                                   offsetof(tutti_verbs_inbox_t, ping), TUTTI_VERBS_WR_PING) == 0)
+                                   offsetof(tutti_verbs_inbox_t, ping), TUTTI_VERBS_WR_PING) == 0) {
             pc->ping_out = 1;
+            if (!pc->pinged++)
+                TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, vc->rank, "verbs: waiting on rank %d: keepalive WRITEs on QP %u "
+                           "every %.0f ms", pc->peer, pc->qp->qp_num, TUTTI_VERBS_PING_S * 1e3);
+        }
     }
     return TUTTI_SUCCESS;
 }

@@ -173,9 +173,12 @@ tutti_result_t tutti_verbs_port_find(int open, tutti_verbs_port_t *p, char *why,
     int ndev = 0;
     struct ibv_device **list = ibv_get_device_list(&ndev);
     if (!list || ndev == 0) {
-        snprintf(why, whylen, "no RDMA device found (ibv_get_device_list: %s; is the driver loaded, "
-                              "/dev/infiniband present?)",
-                 list ? "0 devices" : strerror(errno));
+        if (!list && errno == ENOSYS)
+            snprintf(why, whylen, "no RDMA device: this kernel has no RDMA support (no /sys/class/infiniband)");
+        else
+            snprintf(why, whylen, "no RDMA device found (ibv_get_device_list: %s; is the driver loaded, "
+                                  "/dev/infiniband present?)",
+                     list ? "0 devices" : strerror(errno));
         goto out;
     }
     for (int d = 0; d < ndev; d++) {
@@ -203,6 +206,7 @@ tutti_result_t tutti_verbs_port_find(int open, tutti_verbs_port_t *p, char *why,
                 p->link_layer = pa.link_layer;
                 p->mtu = pa.active_mtu < IBV_MTU_4096 ? pa.active_mtu : IBV_MTU_4096;
                 p->gid_index = -1;
+                p->vendor_id = da.vendor_id;
                 if (open && pa.link_layer != IBV_LINK_LAYER_INFINIBAND) {
                     p->ctx = ctx;
                     r = tutti_verbs_pick_gid(p, pa.gid_tbl_len, why, whylen);

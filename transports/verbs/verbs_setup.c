@@ -162,6 +162,15 @@ nomem:
     return TUTTI_ERR_NO_MEMORY;
 }
 
+/* TUTTI_IB_RETRY_CNT; soft-RoCE (rxe) treats 7 as "retry forever" (unlike
+ * the spec, where only rnr_retry 7 is), so a dead peer would never be
+ * noticed there: 6 instead. */
+int tutti_verbs_retry_cnt(const tutti_verbs_comm_t *vc)
+{
+    int n = (int)tutti_param_int(TUTTI_P_IB_RETRY_CNT);
+    return n == 7 && vc->port.vendor_id == 0xffffffu ? 6 : n;
+}
+
 /* INIT -> RTR -> RTS towards the peer's QP. */
 static tutti_result_t tutti_verbs_pc_connect(tutti_verbs_comm_t *vc, tutti_verbs_pc_t *pc,
                                              const tutti_verbs_rec_t *peer, uint32_t peer_qpn, char *err,
@@ -199,7 +208,7 @@ static tutti_result_t tutti_verbs_pc_connect(tutti_verbs_comm_t *vc, tutti_verbs
     memset(&a, 0, sizeof(a));
     a.qp_state = IBV_QPS_RTS;
     a.timeout = (uint8_t)tutti_param_int(TUTTI_P_IB_TIMEOUT);
-    a.retry_cnt = (uint8_t)tutti_param_int(TUTTI_P_IB_RETRY_CNT);
+    a.retry_cnt = (uint8_t)tutti_verbs_retry_cnt(vc);
     a.rnr_retry = 7; /* forever: credits make RNR rare, and it is never fatal */
     a.sq_psn = tutti_verbs_psn(pc->qp->qp_num);
     a.max_rd_atomic = 1;
