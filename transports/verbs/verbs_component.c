@@ -112,8 +112,7 @@ static const char *tutti_verbs_status_hint(enum ibv_wc_status st)
 {
     switch (st) {
     case IBV_WC_RETRY_EXC_ERR:
-        return "did not acknowledge within TUTTI_IB_TIMEOUT/TUTTI_IB_RETRY_CNT: is it alive, is the port up, same "
-               "GID/subnet?";
+        return "did not acknowledge within TUTTI_IB_TIMEOUT x RETRY_CNT";
     case IBV_WC_RNR_RETRY_EXC_ERR:
         return "had no receive posted for too long (should not happen with credits): is it alive?";
     case IBV_WC_REM_ACCESS_ERR:
@@ -142,13 +141,13 @@ static void tutti_verbs_wc_error(tutti_verbs_comm_t *vc, tutti_verbs_pc_t *pc, c
     double tmo = 4.096e-6 * (double)(1ull << tutti_param_int(TUTTI_P_IB_TIMEOUT)) *
                  (double)(tutti_verbs_retry_cnt(vc) + 1);
     char extra[96] = "";
-    if (retry) snprintf(extra, sizeof(extra), " (TUTTI_IB_TIMEOUT=%d x %d tries: %.2f s)",
-                        (int)tutti_param_int(TUTTI_P_IB_TIMEOUT), tutti_verbs_retry_cnt(vc) + 1, tmo);
+    if (retry)
+        snprintf(extra, sizeof(extra), " (%d x %d tries: %.2f s): is it alive, the port up, the GID/subnet the same?",
+                 (int)tutti_param_int(TUTTI_P_IB_TIMEOUT), tutti_verbs_retry_cnt(vc) + 1, tmo);
     tutti_verbs_peer_fail(vc, pc->peer, TUTTI_ERR_REMOTE, kind == TUTTI_VERBS_WR_CTRL,
-                          "verbs: %s on QP %u (%s port %d) to rank %d failed: %s; "
-                          "rank %d %s%s",
-                          what[kind & 3], pc->qp->qp_num, vc->port.name, vc->port.port, pc->peer,
-                          ibv_wc_status_str(wc->status), pc->peer, tutti_verbs_status_hint(wc->status), extra);
+                          "verbs: %s on QP %u to rank %d failed: %s; rank %d %s%s", what[kind & 3], pc->qp->qp_num,
+                          pc->peer, ibv_wc_status_str(wc->status), pc->peer, tutti_verbs_status_hint(wc->status),
+                          extra);
 }
 
 /* ---- completions ------------------------------------------------------- */
