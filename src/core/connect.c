@@ -273,6 +273,8 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
                     l->ref_min = tutti_param_size(TUTTI_P_TCP_ZCOPY_MIN);
                 else if (strcmp(tp->name, "ucx") == 0)
                     l->ref_min = tutti_param_size(TUTTI_P_UCX_ZCOPY_MIN);
+                else if (strcmp(tp->name, "verbs") == 0)
+                    l->ref_min = tutti_param_size(TUTTI_P_IB_ZCOPY_MIN);
                 /* bytes a progress-driven transport still holds must reach
                  * the kernel before an operation completes: the caller may
                  * not call in again for a long time */

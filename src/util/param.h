@@ -111,6 +111,22 @@ typedef enum {
     X(IB_RETRY_CNT, INT, "7", 0, 7,                                            \
       "ibverbs transport: RC retries before a send fails (the peer is then "   \
       "named as unreachable).")                                                \
+    X(IB_SLOT_SIZE, SIZE, "128K", 4096, (double)(64ULL << 20),                \
+      "ibverbs transport: bytes per message slot (the pipelining chunk; one " \
+      "SEND each).")                                                           \
+    X(IB_NSLOTS, INT, "8", 2, 1024,                                            \
+      "ibverbs transport: slots per peer, channel and direction (receives "   \
+      "posted; the sender's credits).")                                        \
+    X(IB_ZCOPY_MIN, SIZE, "0", 0, (double)(1ULL << 40),                        \
+      "ibverbs transport: data that no longer changes at least this large is " \
+      "sent straight from the user's buffer (registered, cached); 0 (the "     \
+      "default) disables.")                                                    \
+    X(IB_RCACHE, BOOL, "1", 0, 1,                                               \
+      "ibverbs transport: keep user-buffer registrations for reuse; 0 "        \
+      "registers per send (safe if buffers are freed and reallocated).")       \
+    X(IB_RCACHE_SIZE, SIZE, "1G", 0, (double)(1ULL << 50),                     \
+      "ibverbs transport: bytes the registration cache keeps pinned before "   \
+      "evicting the least recently used (at most 64 entries); 0: no bound.")   \
     X(TCP_NSOCKS, INT, "2", 1, 16,                                             \
       "TCP transport: sockets per peer and channel; consecutive messages go "  \
       "round-robin over them (striping, order kept).")                         \
