@@ -7,6 +7,7 @@
 #     checking that bytes to
 #     other hosts went over tcp and to the same host over shm
 #   a rank SIGKILLed mid-collective on 4 hosts x 1 rank (test_kill)
+#   every collective over the UCX transport on 2 hosts x 2 ranks
 #   a host's link cut mid-collective on 3 hosts x 1 rank (test_linkdown)
 # Skips, saying why, where namespaces cannot be made or Open MPI is missing.
 TT_HERE="${top_srcdir:-.}/tests/cluster"
@@ -77,6 +78,15 @@ TT_MPIRUN_EXTRA="--map-by node" \
 run_tap "4 hosts x 1 rank" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/test_coll"
 TT_MPIRUN_EXTRA="--mca orte_abort_on_non_zero_status 0" \
     run_tap "4 hosts x 1 rank, kill" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/test_kill"
+if "$B/tutti-info" | grep -q '^transports:.*ucx'; then
+    # every peer over the UCX transport (UCX's tcp between the hosts and
+    # inside them), the byte counters proving it
+    run_tap "2 hosts x 2 ranks over UCX (UCX_TLS tcp)" "node1:2 node2:2" 4 \
+        env TUTTI_TRANSPORTS=ucx TUTTI_UCX_TLS=tcp "$B/tests/mpi/test_coll" --big 300007
+else
+    tap_n=$((tap_n + 1))
+    echo "ok $tap_n - 2 hosts x 2 ranks over UCX # SKIP UCX transport not built"
+fi
 
 # ---- a host's link goes down mid-collective ----
 deadline=3

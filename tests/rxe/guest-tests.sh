@@ -6,7 +6,7 @@
 #   - rxe0 and its /dev/infiniband/uverbs0 are there
 #   - tests/rxe/pingpong on rxe0 (raw verbs, no tutti)
 #   - tutti over its verbs transport (TUTTI_TRANSPORTS=verbs) under the real
-#     mpirun: tests/mpi/test_coll --big 100003 with 2, 3 and 4 ranks, and
+#     mpirun: tests/mpi/test_coll --quick --big 100003 with 2, 3 and 4 ranks, and
 #     tests/mpi/test_kill with 3 ranks (a rank SIGKILLed mid-collective);
 #     each an explicit SKIP when libtutti has no verbs transport
 # The TAP of each program is renumbered into this stream, its other output
@@ -122,7 +122,7 @@ for c in $cases; do
     case $c in
     coll-*)
         run_tap "$c over $transport" 1 env MPIRUN_EXTRA= \
-            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --big 100003
+            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
         ;;
     kill-*)
         # mpirun exits with the victim's status (137): the verdict is the TAP.

@@ -1,0 +1,10 @@
+#!/bin/sh
+# a rank SIGKILLed mid-collective, every peer over UCX's shared memory
+# (posix, cma: UCX reports no peer failure there; tutti's check of the
+# peer's process names it)
+. "${top_srcdir:-.}/tests/mpi/ucx-env.sh"
+TUTTI_UCX_TLS=posix,cma
+MPIRUN_EXTRA="--mca orte_abort_on_non_zero_status 0"
+export TUTTI_UCX_TLS MPIRUN_EXTRA
+"${top_srcdir:-.}/tests/mpi/run.sh" 3 "${top_builddir:-.}/tests/mpi/test_kill"
+exit 0
