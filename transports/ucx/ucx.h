@@ -12,10 +12,14 @@
  * Receives match (kind, channel, source) and take any fingerprint: the
  * engine checks it.  UCP matches the messages of one sender endpoint in the
  * order they were sent, so message k lands in the k-th posted receive;
- * completions may come out of order (rendezvous), so a slot is handed to the
- * engine only when every earlier one is.  Flow control is UCX's own: large
- * messages go by rendezvous and wait for a posted receive; small ones are
- * buffered as unexpected, bounded by what one collective sends ahead.  The
+ * completions may come out of order, so a slot is handed to the engine only
+ * when every earlier one is.  Flow control is tutti's: a sender has at most
+ * nslots messages the receiver has not released (credits: the receiver
+ * tells its release count by an active message every half ring, and at
+ * once when the engine stalls), so every message finds a posted receive,
+ * UCX never buffers unexpected data, and messages go eager (one trip, no
+ * rendezvous handshake: UCX_RNDV_THRESH is set to inf on tutti's context
+ * unless the user sets it).  The
  * slot rings are registered once (ucp_mem_map) and their handles given with
  * every operation; user buffers sent by reference (TUTTI_UCX_ZCOPY_MIN) go
  * through UCX's own registration cache.
@@ -40,7 +44,6 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 #include <ucp/api/ucp.h>
 
 extern const tutti_transport_t tutti_ucx_transport;
@@ -50,6 +53,7 @@ extern const tutti_transport_t tutti_ucx_transport;
 #define TUTTI_UCX_AM_CTL 7 /* active message id of control messages */
 #define TUTTI_UCX_CTL_ERROR 1u
 #define TUTTI_UCX_CTL_WAIT 2u
+#define TUTTI_UCX_CTL_CREDIT 3u /* seq: messages released on channel `tag` */
 
 static inline uint64_t tutti_ucx_tag(uint32_t kind, int chan, int src, uint32_t fp)
 {
@@ -90,6 +94,7 @@ typedef struct tutti_ucx_conn {
     uint8_t *sdone;
     tutti_ucx_ud_t *sud;
     uint64_t s_head, s_tail;
+    uint64_t credit; /* messages the peer has released: s_head < credit + nslots */
     /* receive ring: r_post posted, r_head completed in order, r_tail released */
     char *rbuf;
     void **rreq;
@@ -97,6 +102,9 @@ typedef struct tutti_ucx_conn {
     uint32_t *rlen, *rtag;
     tutti_ucx_ud_t *rud;
     uint64_t r_post, r_head, r_tail;
+    uint64_t credited; /* r_tail last told to the sender */
+    tutti_ucx_ctl_t cout; /* the credit message on its way, and its request */
+    void *creq;
 } tutti_ucx_conn_t;
 
 /* What this rank knows about a peer. */
@@ -132,27 +140,20 @@ typedef struct tutti_ucx_comm {
     /* UCX moves bytes only inside its progress calls: while the rank is
      * elsewhere (computing, in MPI) a thread progresses the worker, so
      * peers never wait for this rank to call in again.  mu serialises every
-     * use of the worker; last_call (ns) tells the thread the owner is busy
-     * progressing itself. */
+     * use of the worker; calls (counted on entry) tells the thread whether
+     * the owner called in during its last sleep, i.e. progresses itself. */
     pthread_mutex_t mu;
     int mu_ok;
     pthread_t thread;
     int thread_on, stop;
-    uint64_t last_call;
+    uint64_t calls;
     char tls[96]; /* the UCX transports asked for, for messages */
 } tutti_ucx_comm_t;
-
-static inline uint64_t tutti_ucx_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static inline void tutti_ucx_enter(tutti_ucx_comm_t *uc)
 {
     pthread_mutex_lock(&uc->mu);
-    __atomic_store_n(&uc->last_call, tutti_ucx_now_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&uc->calls, uc->calls + 1, __ATOMIC_RELAXED); /* only here, under mu */
 }
 
 static inline void tutti_ucx_leave(tutti_ucx_comm_t *uc)
@@ -168,6 +169,7 @@ void tutti_ucx_peer_fail(tutti_ucx_comm_t *uc, int peer, tutti_result_t code, co
     __attribute__((format(printf, 4, 5)));
 void tutti_ucx_post_recvs(tutti_ucx_conn_t *c);
 /* ucx_component.c */
+void tutti_ucx_credit(tutti_ucx_conn_t *c);
 void tutti_ucx_ctl_arrived(tutti_ucx_comm_t *uc, const tutti_ucx_ctl_t *m);
 
 #endif

@@ -42,11 +42,37 @@ static void tutti_ucx_reap(tutti_ucx_conn_t *c)
     }
 }
 
+/* Tells the sender how many messages this side released (best effort: a
+ * credit message still on its way is not overtaken; the next call retries). */
+void tutti_ucx_credit(tutti_ucx_conn_t *c)
+{
+    tutti_ucx_comm_t *uc = c->uc;
+    if (c->credited == c->r_tail || uc->peers[c->peer].failed) return;
+    if (c->creq) {
+        if (ucp_request_check_status(c->creq) == UCS_INPROGRESS) return;
+        ucp_request_free(c->creq);
+        c->creq = NULL;
+    }
+    memset(&c->cout, 0, sizeof(c->cout));
+    c->cout.type = TUTTI_UCX_CTL_CREDIT;
+    c->cout.src = uc->rank;
+    c->cout.tag = (uint32_t)c->chan;
+    c->cout.seq = c->r_tail;
+    ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS, .flags = UCP_AM_SEND_FLAG_EAGER};
+    void *req = ucp_am_send_nbx(uc->peers[c->peer].ep, TUTTI_UCX_AM_CTL, &c->cout, sizeof(c->cout), NULL, 0, &prm);
+    if (UCS_PTR_IS_ERR(req)) return;
+    c->creq = req;
+    c->credited = c->r_tail;
+}
+
 static tutti_result_t tutti_ucx_progress_l(void *tpcomm)
 {
     tutti_ucx_comm_t *uc = tpcomm;
     for (int k = 0; k < 16 && ucp_worker_progress(uc->worker); k++) {
     }
+    /* the engine is stalled: credits held back for a batch go out now, so
+     * no sender waits on a batch that will not fill */
+    for (int a = 0; a < uc->nactive; a++) tutti_ucx_credit(uc->active[a]);
     return TUTTI_SUCCESS;
 }
 
@@ -55,12 +81,13 @@ static tutti_result_t tutti_ucx_send_acquire_l(void *conn, size_t len, void **sl
     tutti_ucx_conn_t *c = conn;
     (void)len;
     if (c->uc->peers[c->peer].failed) return tutti_ucx_failure(c, NULL, 0);
-    if (c->s_head - c->s_tail >= c->nslots) {
+    /* a slot of this side's ring, and a free receive on the peer's side */
+    if (c->s_head - c->s_tail >= c->nslots || c->s_head >= c->credit + c->nslots) {
         tutti_ucx_reap(c);
-        if (c->s_head - c->s_tail >= c->nslots) {
+        if (c->s_head - c->s_tail >= c->nslots || c->s_head >= c->credit + c->nslots) {
             ucp_worker_progress(c->uc->worker);
             tutti_ucx_reap(c);
-            if (c->s_head - c->s_tail >= c->nslots) return TUTTI_INPROGRESS;
+            if (c->s_head - c->s_tail >= c->nslots || c->s_head >= c->credit + c->nslots) return TUTTI_INPROGRESS;
         }
     }
     *slot = c->sbuf + (size_t)(c->s_head % c->nslots) * c->slot;
@@ -154,6 +181,7 @@ static tutti_result_t tutti_ucx_recv_release_l(void *conn)
     c->rdone[i] = 0;
     c->r_tail++;
     tutti_ucx_post_recvs(c);
+    if (c->r_tail - c->credited >= (c->nslots + 1) / 2) tutti_ucx_credit(c);
     return TUTTI_SUCCESS;
 }
 
@@ -192,6 +220,11 @@ void tutti_ucx_ctl_arrived(tutti_ucx_comm_t *uc, const tutti_ucx_ctl_t *m)
     if (m->type == TUTTI_UCX_CTL_ERROR) {
         tutti_result_t code = m->code == TUTTI_ERR_MISMATCH ? TUTTI_ERR_MISMATCH : TUTTI_ERR_REMOTE;
         tutti_ucx_peer_fail(uc, m->src, code, "it reported: %.180s", text);
+    } else if (m->type == TUTTI_UCX_CTL_CREDIT) {
+        if (m->tag < (uint32_t)uc->nchan) {
+            tutti_ucx_conn_t *c = uc->conns[(size_t)m->src * (size_t)uc->nchan + m->tag];
+            if (c && m->seq > c->credit) c->credit = m->seq;
+        }
     } else if (m->type == TUTTI_UCX_CTL_WAIT) {
         p->has_wait = 1;
         p->wseq = m->seq;
@@ -413,7 +446,13 @@ static tutti_result_t tutti_ucx_block(void *tpcomm, int timeout_ms)
     tutti_ucx_comm_t *uc = tpcomm;
     if (uc->efd < 0 || !uc->worker) return TUTTI_SUCCESS;
     tutti_ucx_enter(uc);
-    int busy = ucp_worker_progress(uc->worker) || ucp_worker_arm(uc->worker) != UCS_OK; /* events to handle */
+    int busy = ucp_worker_progress(uc->worker) != 0;
+    /* a credit still to tell (its predecessor was on its way): no sleep */
+    for (int a = 0; a < uc->nactive && !busy; a++) {
+        tutti_ucx_credit(uc->active[a]);
+        busy = uc->active[a]->credited != uc->active[a]->r_tail;
+    }
+    busy = busy || ucp_worker_arm(uc->worker) != UCS_OK; /* events to handle */
     tutti_ucx_leave(uc);
     if (busy) return TUTTI_SUCCESS;
     struct pollfd pfd = {.fd = uc->efd, .events = POLLIN};

@@ -267,17 +267,20 @@ static tutti_result_t tutti_ucx_conn_init(tutti_ucx_comm_t *uc, tutti_ucx_conn_t
 static void *tutti_ucx_thread(void *arg)
 {
     tutti_ucx_comm_t *uc = arg;
-    const uint64_t idle_ns = 1000000; /* the owner progresses itself while it calls in */
+    const long idle_ns = 1000000; /* the owner progresses itself while it calls in */
+    uint64_t seen = __atomic_load_n(&uc->calls, __ATOMIC_RELAXED) - 1;
     while (!__atomic_load_n(&uc->stop, __ATOMIC_ACQUIRE)) {
-        uint64_t last = __atomic_load_n(&uc->last_call, __ATOMIC_RELAXED);
-        if (tutti_ucx_now_ns() - last < idle_ns) {
-            struct timespec ts = {0, (long)idle_ns};
+        uint64_t now = __atomic_load_n(&uc->calls, __ATOMIC_RELAXED);
+        if (now != seen) { /* it called in during the last period */
+            seen = now;
+            struct timespec ts = {0, idle_ns};
             nanosleep(&ts, NULL);
             continue;
         }
         pthread_mutex_lock(&uc->mu);
         for (int k = 0; k < 64 && ucp_worker_progress(uc->worker); k++) {
         }
+        for (int a = 0; a < uc->nactive; a++) tutti_ucx_credit(uc->active[a]);
         int armed = ucp_worker_arm(uc->worker) == UCS_OK;
         pthread_mutex_unlock(&uc->mu);
         if (armed) {
@@ -351,6 +354,10 @@ tutti_result_t tutti_ucx_comm_create(const tutti_tp_setup_t *setup, void **tpcom
     /* a peer that dies without closing its connections (shared memory) is
      * found by UCX's keepalive; its default period is long for a job that
      * must fail within its deadline */
+    /* every message finds a posted receive (credits): eager is one trip
+     * where a rendezvous takes a handshake per slot (measured over UCX's
+     * tcp: 64 KiB-2 MiB all-reduce 1.5-3x faster) */
+    if (!getenv("UCX_RNDV_THRESH")) (void)ucp_config_modify(config, "RNDV_THRESH", "inf");
     if (!getenv("UCX_KEEPALIVE_INTERVAL")) (void)ucp_config_modify(config, "KEEPALIVE_INTERVAL", "1s");
     ucp_params_t params = {
         .field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS,
@@ -551,6 +558,7 @@ static void tutti_ucx_conn_free(tutti_ucx_comm_t *uc, tutti_ucx_conn_t *c)
         }
         if (c->sreq && c->sreq[i]) ucp_request_free(c->sreq[i]);
     }
+    if (c->creq) ucp_request_free(c->creq);
     free(c->sreq);
     free(c->rreq);
     free(c->sdone);
