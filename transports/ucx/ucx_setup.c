@@ -581,6 +581,9 @@ tutti_result_t tutti_ucx_comm_destroy(void *tpcomm)
     }
     for (int a = 0; a < uc->nactive; a++) tutti_ucx_conn_free(uc, uc->active[a]);
     uc->nactive = 0;
+    /* control messages still arriving while the endpoints close find no
+     * connection */
+    if (uc->conns) memset(uc->conns, 0, (size_t)uc->nranks * (size_t)uc->nchan * sizeof(*uc->conns));
     for (int q = 0; uc->peers && q < uc->nranks; q++)
         if (uc->peers[q].out_req) ucp_request_free(uc->peers[q].out_req);
     if (uc->worker && uc->peers) {
