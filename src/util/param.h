@@ -121,9 +121,9 @@ typedef enum {
       "ibverbs transport: data that no longer changes at least this large is " \
       "sent straight from the user's buffer (registered, cached); 0 (the "     \
       "default) disables.")                                                    \
-    X(IB_RCACHE, BOOL, "1", 0, 1,                                               \
-      "ibverbs transport: keep user-buffer registrations for reuse; 0 "        \
-      "registers per send (safe if buffers are freed and reallocated).")       \
+    X(IB_RCACHE, BOOL, "0", 0, 1,                                               \
+      "ibverbs transport: keep user-buffer registrations for reuse (only "     \
+      "where buffers are never returned to the system); 0 registers per send.")\
     X(IB_RCACHE_SIZE, SIZE, "1G", 0, (double)(1ULL << 50),                     \
       "ibverbs transport: bytes the registration cache keeps pinned before "   \
       "evicting the least recently used (at most 64 entries); 0: no bound.")   \
