@@ -7,6 +7,7 @@
 #   - tests/rxe/pingpong on rxe0 (raw verbs, no tutti)
 #   - tutti over its verbs transport (TUTTI_TRANSPORTS=verbs) under the real
 #     mpirun: tests/mpi/test_coll --quick --big 100003 with 2, 3 and 4 ranks, and
+#     again with 2 ranks and single-copy sends (TUTTI_IB_ZCOPY_MIN=16K), and
 #     tests/mpi/test_kill with 3 ranks (a rank SIGKILLed mid-collective);
 #     each an explicit SKIP when libtutti has no verbs transport
 # The TAP of each program is renumbered into this stream, its other output
@@ -100,7 +101,7 @@ echo "# memlock limit: $(ulimit -l)"
 run_tap pingpong 1 "$B/tests/rxe/pingpong" -d rxe0
 
 # ---- tutti over verbs --------------------------------------------------------------
-cases="coll-np2 coll-np3 coll-np4 kill-np3"
+cases="coll-np2 coll-np3 coll-np4 zcopy-np2 kill-np3"
 skip=
 if [ "$transport" = verbs ] && ! "$B/tutti-info" 2>/dev/null | grep -q '^transports:.*verbs'; then
     skip="verbs transport not built"
@@ -122,6 +123,12 @@ for c in $cases; do
     case $c in
     coll-*)
         run_tap "$c over $transport" 1 env MPIRUN_EXTRA= \
+            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
+        ;;
+    zcopy-*)
+        # single-copy sends: stable slices of 16 KiB and more go straight
+        # from the user's buffers (registered per send)
+        run_tap "$c over $transport" 1 env MPIRUN_EXTRA= TUTTI_IB_ZCOPY_MIN=16K \
             "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
         ;;
     kill-*)
