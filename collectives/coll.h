@@ -11,6 +11,8 @@
 #include "core/sched.h"
 #include "tutti.h"
 
+#include "tune/model.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,6 +115,7 @@ typedef struct tutti_algo_config {
     int nranges[TUTTI_NUM_COLLS];
     tutti_tune_rule_t rules[TUTTI_TUNE_MAX_RULES]; /* TUTTI_TUNE_FILE, in file order */
     int nrules;
+    tutti_model_t model; /* model.on: the cost model picks (src/tune/model.h); else the threshold */
 } tutti_algo_config_t;
 
 /* TUTTI_TUNE_FILE: parses rules from JSON text into cfg->rules (rules.c).

@@ -396,9 +396,33 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
         TUTTI_WHY("TUTTI_TUNE_FILE rule %d gives %s for %s-%s", k + 1, tutti_algo_names[ru->algo], lo, hi);
         return (tutti_algo_t)ru->algo;
     }
+    /* 3: the cost model, among the algorithms allowed (hierarchical where
+     * the job has several nodes with several ranks on some) */
+    if (cfg->model.on) {
+        double t[TUTTI_NUM_ALGOS];
+        int best = -1;
+        for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
+            t[a] = (allowed & (1u << a)) ? tutti_model_time(&cfg->model, c, a, bytes, nranks, nnodes) : -1;
+            if (t[a] >= 0 && (best < 0 || t[a] < t[best])) best = a;
+        }
+        if (best >= 0) {
+            if (why) {
+                size_t w = 0;
+                int k = snprintf(why, whylen, "model (%s):", cfg->model.source);
+                for (int a = 0; a < TUTTI_NUM_ALGOS && k >= 0 && (w += (size_t)k) < whylen; a++)
+                    k = t[a] >= 0 ? snprintf(why + w, whylen - w, " %s%s %.3g us", a == best ? "*" : "",
+                                             tutti_algo_names[a], t[a] * 1e6)
+                                  : 0;
+                if (cfg->forced & (1u << c) && w < whylen)
+                    snprintf(why + w, whylen - w, " (among those TUTTI_ALGO allows)");
+            }
+            return (tutti_algo_t)best;
+        }
+    }
     int small = bytes <= cfg->small_msg;
     tutti_algo_size_str(cfg->small_msg, sm, sizeof(sm));
-    /* 3: the job's shape: several nodes, some with several ranks: keep the
+    /* without the model (TUTTI_SMALL_MSG_SIZE given):
+     * 4: the job's shape: several nodes, some with several ranks: keep the
      * network traffic to one rank per node.  Not for all-gather: its gather
      * and full-buffer broadcast inside the node cost more than they save
      * (measured 1.1-3x slower than ring or rd on 2 simulated hosts x 2
@@ -411,7 +435,7 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
     }
     /* otherwise hierarchical only when it is all TUTTI_ALGO leaves */
     if (allowed & ~(1u << TUTTI_ALGO_HIER)) allowed &= ~(1u << TUTTI_ALGO_HIER);
-    /* 4: the size threshold */
+    /* 5: the size threshold */
     tutti_algo_t pref = tutti_defaults[c][small ? 0 : 1];
     const char *forced = (cfg->forced & (1u << c)) ? " among those TUTTI_ALGO allows" : "";
     if (allowed & (1u << pref)) {

@@ -139,6 +139,7 @@ tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec)
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_set_algorithms: %s", err);
     } else {
         pthread_mutex_lock(&comm->lock);
+        cfg.model = comm->algo.model; /* the job's costs stay */
         comm->algo = cfg;
         memset(comm->logged, 0, sizeof(comm->logged)); /* explain the new choices */
         tutti_comm_log_table(comm);
@@ -410,10 +411,16 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
         comm->nt_threshold = llc / (2 * (size_t)comm->local_size);
         if (comm->nt_threshold < (1u << 20)) comm->nt_threshold = 1u << 20;
     }
+    tutti_comm_model_setup(comm);
     tutti_family_attach(comm, parent);
     tutti_comm_log_table(comm);
     tutti_comm_job_view(comm);
     __atomic_store_n(&comm->magic, TUTTI_COMM_MAGIC, __ATOMIC_RELEASE);
+    /* a failed calibration leaves the defaults (and a broken communicator
+     * reports its cause at the next call) */
+    if (tutti_comm_tune_probe(comm) != TUTTI_SUCCESS)
+        TUTTI_WARN(TUTTI_SUBSYS_TUNE, comm->rank, "TUTTI_TUNE_PROBE: the calibration failed (%s); the model keeps "
+                   "its defaults", tutti_comm_last_error(comm));
     if (tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_INIT) &&
         (comm->rank == 0 || tutti_log_on(TUTTI_LOG_TRACE, TUTTI_SUBSYS_INIT))) {
         char topo[256];

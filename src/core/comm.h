@@ -166,4 +166,9 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen);
 /* Local identity of this process's node. */
 void tutti_comm_local_info(tutti_rank_info_t *info);
 
+/* tuneprobe.c: the cost model of the job (after connect), and its optional
+ * calibration (TUTTI_TUNE_PROBE) once the communicator works */
+void tutti_comm_model_setup(tutti_comm_t comm);
+tutti_result_t tutti_comm_tune_probe(tutti_comm_t comm);
+
 #endif

@@ -62,8 +62,9 @@ static void tutti_info_algos(void)
 
 /* The decision table of a job shape, then one explained line per
  * collective and power-of-4 size. */
-static int tutti_info_tune(int nodes, int ppn, const char *topo)
+static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net)
 {
+    int sockets = 1;
     tutti_algo_config_t cfg;
     char err[512], table[4096];
     if (topo) {
@@ -74,6 +75,9 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo)
             return 1;
         }
         tutti_topo_format(&t, line, sizeof(line));
+        /* ranks spread over the node: they span its sockets once there are
+         * as many ranks as sockets */
+        sockets = t.packages < ppn ? t.packages : ppn;
         printf("# Node: %s\n", line);
         for (int g = 0; g < t.gpus; g++) printf("#   GPU %d: NUMA node %d, PCIe switch %d\n", g, t.gpu_numa[g], t.gpu_switch[g]);
         for (int n = 0; n < t.nics; n++) printf("#   NIC %d: NUMA node %d, PCIe switch %d\n", n, t.nic_numa[n], t.nic_switch[n]);
@@ -84,9 +88,21 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo)
         fprintf(stderr, "tutti-info: %s\n", err);
         return 1;
     }
-    int p = nodes * ppn;
-    printf("# Algorithms for %d node(s) x %d rank(s) = %d ranks (TUTTI_ALGO='%s', TUTTI_SMALL_MSG_SIZE=%zu)\n", nodes,
-           ppn, p, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE));
+    int p = nodes * ppn, from_env = 0;
+    tutti_model_defaults(&cfg.model, net, ppn, sockets, 1.0, tutti_param_size(TUTTI_P_SHM_SLOT_SIZE));
+    (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
+    if (from_env) cfg.model.on = 0;
+    printf("# Algorithms for %d node(s) x %d rank(s) = %d ranks, %d socket(s) per node, %s between nodes "
+           "(TUTTI_ALGO='%s', %s)\n",
+           nodes, ppn, p, sockets, net, tutti_param_str(TUTTI_P_ALGO),
+           cfg.model.on ? "cost model" : "TUTTI_SMALL_MSG_SIZE threshold");
+    if (cfg.model.on) {
+        static const char *const hop[] = {"same socket", "other socket", "other node"};
+        for (int h = 0; h < TUTTI_NUM_HOPS; h++)
+            printf("#   %-12s alpha %6.2f us  %6.2f GB/s\n", hop[h], cfg.model.hop[h].alpha * 1e6,
+                   1e-9 / cfg.model.hop[h].beta);
+        printf("#   reduction   %6.2f GB/s; pipelining chunk %zu B\n", 1e-9 / cfg.model.gamma, cfg.model.chunk);
+    }
     tutti_algo_table(&cfg, p, nodes, table, sizeof(table));
     printf("%s\n# Why, by call size\n", table);
     for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
@@ -102,19 +118,26 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo)
 
 static int tutti_info_usage(const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-p] [-a] | --tune --nodes N --ppn P [--topo FILE.xml]\n", argv0);
+    fprintf(stderr, "usage: %s [-p] [-a] | --tune --nodes N --ppn P [--topo FILE.xml] [--net tcp|ucx|verbs]\n", argv0);
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     int params_only = 0, algos = 0, tune = 0, nodes = 1, ppn = 1;
-    const char *topo_file = NULL;
+    const char *topo_file = NULL, *net = "tcp";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-p") == 0) params_only = 1;
         else if (strcmp(argv[i], "-a") == 0) algos = 1;
         else if (strcmp(argv[i], "--tune") == 0) tune = 1;
         else if (strcmp(argv[i], "--topo") == 0 && i + 1 < argc) topo_file = argv[++i];
+        else if (strcmp(argv[i], "--net") == 0 && i + 1 < argc) {
+            net = argv[++i];
+            if (strcmp(net, "tcp") && strcmp(net, "ucx") && strcmp(net, "verbs")) {
+                fprintf(stderr, "tutti-info: --net takes tcp, ucx or verbs, not '%s'\n", net);
+                return 2;
+            }
+        }
         else if ((strcmp(argv[i], "--nodes") == 0 || strcmp(argv[i], "--ppn") == 0) && i + 1 < argc) {
             char *end;
             long v = strtol(argv[i + 1], &end, 10);
@@ -129,7 +152,7 @@ int main(int argc, char **argv)
             return tutti_info_usage(argv[0]);
         }
     }
-    if (tune) return tutti_info_tune(nodes, ppn, topo_file);
+    if (tune) return tutti_info_tune(nodes, ppn, topo_file, net);
     if (!params_only) {
         char topo[256];
         size_t n;

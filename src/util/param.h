@@ -51,6 +51,9 @@ typedef enum {
     X(TUNE_FILE, STRING, "", 0, 0,                                             \
       "Site rules for the algorithm choice: a JSON file (docs/ENVIRONMENT.md " \
       "gives the schema); TUTTI_ALGO still wins.")                              \
+    X(TUNE_PROBE, BOOL, "0", 0, 1,                                              \
+      "Calibrate the cost model at communicator creation: a few small and "    \
+      "large all-reduces, timed, the slowest rank's figures taken by all.")   \
     X(FINGERPRINT, BOOL, "1", 0, 1,                                             \
       "Check the fingerprint (collective, datatype, op, count, root, "         \
       "algorithm, call number) every message carries, so mismatched calls "   \

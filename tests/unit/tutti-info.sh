@@ -16,11 +16,20 @@ check()
     fi
 }
 out=$("$B/tutti-info" --tune --nodes 4 --ppn 8 2>&1)
-check "--tune --nodes 4 --ppn 8: hierarchical all-reduce, with the reason" \
-    sh -c 'echo "$0" | grep -q "^allreduce: 0-max hier" && echo "$0" | grep -q "32 ranks on 4 nodes"' "$out"
+check "--tune --nodes 4 --ppn 8: hierarchical all-reduce for small calls, ring for large, with model times" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-[0-9]*[KM] hier.*-max ring$" &&
+        echo "$0" | grep -q "^allreduce  *8 B  hier   model (defaults for shm and tcp): .*\*hier [0-9.]* us"' "$out"
 out=$("$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
-check "--tune --nodes 1 --ppn 4: rd up to the threshold, ring above" \
-    sh -c 'echo "$0" | grep -q "^allreduce: 0-32K+1 rd, 32K+1-max ring"' "$out"
+check "--tune --nodes 1 --ppn 4: the model gives rd for small calls, ring for large" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-[0-9]*K rd, [0-9]*K-max ring$"' "$out"
+out=$("$B/tutti-info" --tune --nodes 64 --ppn 1 --net verbs 2>&1)
+check "--tune --nodes 64 --ppn 1 --net verbs: tree broadcast for small calls on many nodes, ring for large" \
+    sh -c 'echo "$0" | grep -q "^broadcast: 0-[0-9]*[KM] tree, [0-9]*[KM]-max ring$" &&
+        echo "$0" | grep -q "other node   alpha   2.50 us"' "$out"
+out=$(TUTTI_SMALL_MSG_SIZE=32K "$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
+check "TUTTI_SMALL_MSG_SIZE set: the threshold decides instead of the model" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-32K+1 rd, 32K+1-max ring" &&
+        echo "$0" | grep -q "TUTTI_SMALL_MSG_SIZE threshold"' "$out"
 out=$(TUTTI_ALGO="allreduce:tree@0-64K,ring@64K-max" "$B/tutti-info" --tune --nodes 2 --ppn 2 2>&1)
 check "TUTTI_ALGO ranges show in the table and beat the job shape" \
     sh -c 'echo "$0" | grep -q "^allreduce: 0-64K tree, 64K-max ring"' "$out"
@@ -35,7 +44,7 @@ rules="${TMPDIR:-/tmp}/tutti-rules-$$.json"
 printf '{"version": 1, "rules": [{"collective": "allreduce", "algorithm": "tree", "max_bytes": "64K", "min_nodes": 2}]}\n' >"$rules"
 out=$(TUTTI_TUNE_FILE="$rules" "$B/tutti-info" --tune --nodes 4 --ppn 2 2>&1)
 check "TUTTI_TUNE_FILE: the rule shows in the table, with its number as the reason" \
-    sh -c 'echo "$0" | grep -q "^allreduce: 0-64K tree, 64K-max hier" && echo "$0" | grep -q "TUTTI_TUNE_FILE rule 1"' "$out"
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-64K tree, 64K-" && echo "$0" | grep -q "TUTTI_TUNE_FILE rule 1"' "$out"
 printf '{"version": 1, "rules": [{"collective": "allreduce", "algorithm": "tree", "max_bytes": "64K", "nodes": 2}]}\n' >"$rules"
 out=$(TUTTI_TUNE_FILE="$rules" "$B/tutti-info" --tune 2>&1)
 rc=$?

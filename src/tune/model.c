@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The alpha-beta-gamma cost model (model.h). */
+#include "tune/model.h"
+
+#include "coll.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One message's cost per transport, for a rank with a CPU of its own.
+ * shm: an engine step through a FIFO slot (0.4-0.6 us measured for 8 B
+ * between 2 ranks, ~5 GB/s copies); tcp: loopback/Ethernet as measured
+ * between namespace hosts (14.5 us, 1.1-1.5 GB/s); ucx and verbs: typical
+ * of InfiniBand EDR/HDR (2-3 us, 10-12 GB/s), not measured here. */
+static const struct {
+    const char *name;
+    tutti_hop_cost_t cost;
+} tutti_model_net[] = {
+    {"tcp", {15e-6, 1.0 / 1.2e9}},
+    {"ucx", {3e-6, 1.0 / 10e9}},
+    {"verbs", {2.5e-6, 1.0 / 11e9}},
+};
+static const tutti_hop_cost_t tutti_model_shm = {0.5e-6, 1.0 / 5e9};
+static const tutti_hop_cost_t tutti_model_shm_x = {0.8e-6, 1.0 / 3.5e9}; /* across sockets */
+static const double tutti_model_gamma = 1.0 / 3e9;                      /* float32 sum, one core */
+
+void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int sockets, double oversub, size_t chunk)
+{
+    memset(m, 0, sizeof(*m));
+    m->on = 1;
+    m->hop[TUTTI_HOP_SOCKET] = tutti_model_shm;
+    m->hop[TUTTI_HOP_SOCKETS] = tutti_model_shm_x;
+    m->hop[TUTTI_HOP_NODES] = tutti_model_net[0].cost;
+    if (!net) net = "tcp";
+    for (size_t k = 0; k < sizeof(tutti_model_net) / sizeof(tutti_model_net[0]); k++)
+        if (strcmp(net, tutti_model_net[k].name) == 0) m->hop[TUTTI_HOP_NODES] = tutti_model_net[k].cost;
+    /* ranks that share CPUs wait for each other's time slices */
+    if (oversub > 1)
+        for (int h = 0; h < TUTTI_NUM_HOPS; h++) m->hop[h].alpha *= oversub;
+    m->gamma = tutti_model_gamma;
+    m->ppn = ppn > 0 ? ppn : 1;
+    m->sockets = sockets > 0 ? sockets : 1;
+    m->chunk = chunk ? chunk : 64 * 1024;
+    snprintf(m->source, sizeof(m->source), "defaults for shm and %s%s", net, oversub > 1 ? ", CPUs shared" : "");
+}
+
+tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes)
+{
+    if (nnodes > 1) return TUTTI_HOP_NODES;
+    return m->sockets > 1 ? TUTTI_HOP_SOCKETS : TUTTI_HOP_SOCKET;
+}
+
+void tutti_model_calibrate(tutti_model_t *m, int nnodes, double alpha, double beta, const char *source)
+{
+    tutti_hop_t h = tutti_model_flat_hop(m, nnodes);
+    if (alpha > 0) m->hop[h].alpha = alpha;
+    if (beta > 0) m->hop[h].beta = beta;
+    snprintf(m->source, sizeof(m->source), "%s", source);
+}
+
+static double tutti_log2c(int p)
+{
+    int d = 0;
+    while ((1 << d) < p) d++;
+    return d;
+}
+
+/* Flat algorithms on p ranks over one hop class. */
+static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, int p, tutti_hop_cost_t h)
+{
+    double al = h.alpha, be = h.beta, ga = m->gamma, lg = tutti_log2c(p);
+    double s = n < (double)m->chunk ? n : (double)m->chunk; /* a pipelined slice */
+    double k = n > 0 ? ceil(n / (double)m->chunk) : 1;       /* slices */
+    int pow2 = (p & (p - 1)) == 0;
+    if (p <= 1) return 0;
+    switch (c) {
+    case TUTTI_COLL_ALLREDUCE:
+        /* ring: reduce-scatter + all-gather, 2(p-1) steps of n/p */
+        if (a == TUTTI_ALGO_RING) return 2 * (p - 1) * al + 2.0 * (p - 1) / p * n * be + (double)(p - 1) / p * n * ga;
+        /* recursive doubling: log p exchanges of everything (+2 folding steps) */
+        if (a == TUTTI_ALGO_RD) return (lg + (pow2 ? 0 : 2)) * (al + n * be) + lg * n * ga;
+        /* double binary tree: up and down, pipelined */
+        if (a == TUTTI_ALGO_TREE) return 2 * (lg + k - 1) * (al + s * be) + n * ga;
+        break;
+    case TUTTI_COLL_BROADCAST:
+        /* chain, pipelined: p-2+k slice times */
+        if (a == TUTTI_ALGO_RING) return (p - 2 + k) * (al + s * be);
+        /* binary tree, pipelined: each slice to two children */
+        if (a == TUTTI_ALGO_TREE) return (lg + 2 * (k - 1)) * (al + s * be) + (lg - 1 > 0 ? lg - 1 : 0) * al;
+        break;
+    case TUTTI_COLL_ALLGATHER: /* n: the whole result */
+        if (a == TUTTI_ALGO_RING) return (p - 1) * (al + n / p * be);
+        if (a == TUTTI_ALGO_RD) return (lg + (pow2 ? 0 : 2)) * al + (double)(p - 1) / p * n * be;
+        break;
+    case TUTTI_COLL_REDUCE_SCATTER: /* n: the whole input */
+        if (a == TUTTI_ALGO_RING) return (p - 1) * (al + n / p * (be + ga));
+        break;
+    case TUTTI_COLL_REDUCE:
+        if (a == TUTTI_ALGO_RING) return 2 * (p - 1) * al + 2.0 * (p - 1) / p * n * be + (double)(p - 1) / p * n * ga;
+        if (a == TUTTI_ALGO_TREE) return lg * (al + n * (be + ga));
+        break;
+    case TUTTI_COLL_BARRIER:
+        if (a == TUTTI_ALGO_DISSEMINATION) return lg * al;
+        break;
+    }
+    return -1;
+}
+
+/* The best flat time of collective c among the algorithms that build it. */
+static double tutti_model_best_flat(const tutti_model_t *m, int c, double n, int p, tutti_hop_cost_t h)
+{
+    double best = -1;
+    for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
+        if (a == TUTTI_ALGO_HIER) continue;
+        double t = tutti_model_flat(m, c, a, n, p, h);
+        if (t >= 0 && (best < 0 || t < best)) best = t;
+    }
+    return best < 0 ? 0 : best;
+}
+
+double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes)
+{
+    double n = bytes ? (double)bytes : 1; /* an empty call still sends its messages */
+    if (nnodes < 1) nnodes = 1;
+    if (a != TUTTI_ALGO_HIER) return tutti_model_flat(m, c, a, n, nranks, m->hop[tutti_model_flat_hop(m, nnodes)]);
+    /* hierarchical: inside each node (its own hops), then one leader per
+     * node over the network, then inside the node again */
+    if (nnodes <= 1 || nnodes >= nranks) return -1;
+    int ppn = (nranks + nnodes - 1) / nnodes;
+    tutti_hop_cost_t in = m->hop[m->sockets > 1 ? TUTTI_HOP_SOCKETS : TUTTI_HOP_SOCKET], net = m->hop[TUTTI_HOP_NODES];
+    switch (c) {
+    case TUTTI_COLL_ALLREDUCE:
+        return tutti_model_best_flat(m, TUTTI_COLL_REDUCE, n, ppn, in) +
+               tutti_model_best_flat(m, TUTTI_COLL_ALLREDUCE, n, nnodes, net) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+    case TUTTI_COLL_BROADCAST:
+        return tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, nnodes, net) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+    case TUTTI_COLL_ALLGATHER: /* gather to the leader, all-gather of node blocks, broadcast of everything */
+        return (ppn - 1) * (in.alpha + n / nranks * in.beta) +
+               tutti_model_best_flat(m, TUTTI_COLL_ALLGATHER, n, nnodes, net) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+    }
+    return -1;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The cost model: a latency + bytes/bandwidth (alpha-beta-gamma) time for
+ * every (collective, algorithm) on a job shape, from the cost of one
+ * message on each class of hop:
+ *
+ *   hop:     same socket (shm) | other socket (shm) | other node (tcp, ucx, verbs)
+ *   message: alpha + bytes * beta          reduction: bytes * gamma
+ *
+ * Flat algorithms are timed on their slowest hop (every step waits for it);
+ * hierarchical ones on the hops of each phase.  Constants come per
+ * transport (defaults below, docs/ENVIRONMENT.md), scaled for ranks that
+ * share CPUs, or from a short calibration at init (TUTTI_TUNE_PROBE=1,
+ * src/core/tuneprobe.c) whose numbers every rank agrees on.  Pure
+ * functions: every rank computes the same table from the same numbers.
+ */
+#ifndef TUTTI_TUNE_MODEL_H
+#define TUTTI_TUNE_MODEL_H
+
+#include <stddef.h>
+
+typedef enum { TUTTI_HOP_SOCKET, TUTTI_HOP_SOCKETS, TUTTI_HOP_NODES, TUTTI_NUM_HOPS } tutti_hop_t;
+
+typedef struct {
+    double alpha; /* seconds per message */
+    double beta;  /* seconds per byte */
+} tutti_hop_cost_t;
+
+typedef struct tutti_model {
+    int on;                               /* 0: the size threshold decides */
+    tutti_hop_cost_t hop[TUTTI_NUM_HOPS];
+    double gamma;                         /* seconds per byte reduced */
+    size_t chunk;                         /* pipelining slice (the transports' slot) */
+    int ppn;                              /* ranks on the fullest node */
+    int sockets;                          /* sockets one node's ranks span (1 or more) */
+    char source[96];                      /* where the numbers came from, for explanations */
+} tutti_model_t;
+
+/* Defaults: hops inside a node over `intra` (shm), between nodes over
+ * `net` (tcp, ucx, verbs; NULL: tcp); oversub > 1 scales latencies for
+ * ranks that share CPUs. */
+void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int sockets, double oversub, size_t chunk);
+/* Seconds one call of `bytes` takes with algorithm a (collective c) on
+ * nranks ranks over nnodes nodes; a negative value: not applicable. */
+double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes);
+/* The hop class flat algorithms are timed on. */
+tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes);
+/* Replaces the flat hop's constants with calibrated ones (probe). */
+void tutti_model_calibrate(tutti_model_t *m, int nnodes, double alpha, double beta, const char *source);
+
+#endif
