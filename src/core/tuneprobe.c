@@ -54,15 +54,18 @@ void tutti_comm_model_setup(tutti_comm_t comm)
 {
     int ppn, sockets, from_env = 0;
     double oversub;
-    const char *net = "tcp";
+    const char *net = "tcp", *intra = "shm";
     for (int q = 0; q < comm->nranks; q++) {
         tutti_link_t *l = tutti_engine_link(&comm->engine, q, 0);
-        if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank] && l->tp) net = l->tp->name;
+        if (!l->tp) continue;
+        if (comm->node_of_rank[q] != comm->node_of_rank[comm->rank]) net = l->tp->name;
+        else intra = l->tp->name;
     }
     /* every rank must use the same: the transport of the first pair of
      * ranks on different nodes is what the same rule chose everywhere */
     tutti_comm_model_shape(comm, &ppn, &sockets, &oversub);
     tutti_model_defaults(&comm->algo.model, net, ppn, sockets, oversub, tutti_param_size(TUTTI_P_SHM_SLOT_SIZE));
+    tutti_model_intra(&comm->algo.model, intra, oversub);
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) comm->algo.model.on = 0; /* the user's threshold decides */
 }

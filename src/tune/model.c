@@ -45,6 +45,19 @@ void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int socket
     snprintf(m->source, sizeof(m->source), "defaults for shm and %s%s", net, oversub > 1 ? ", CPUs shared" : "");
 }
 
+void tutti_model_intra(tutti_model_t *m, const char *intra, double oversub)
+{
+    if (!intra || strcmp(intra, "shm") == 0) return;
+    for (size_t k = 0; k < sizeof(tutti_model_net) / sizeof(tutti_model_net[0]); k++)
+        if (strcmp(intra, tutti_model_net[k].name) == 0) {
+            tutti_hop_cost_t c = tutti_model_net[k].cost;
+            if (oversub > 1) c.alpha *= oversub;
+            m->hop[TUTTI_HOP_SOCKET] = m->hop[TUTTI_HOP_SOCKETS] = c;
+            size_t l = strlen(m->source);
+            snprintf(m->source + l, sizeof(m->source) - l, ", %s inside nodes", intra);
+        }
+}
+
 tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes)
 {
     if (nnodes > 1) return TUTTI_HOP_NODES;

@@ -40,6 +40,9 @@ typedef struct tutti_model {
  * `net` (tcp, ucx, verbs; NULL: tcp); oversub > 1 scales latencies for
  * ranks that share CPUs. */
 void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int sockets, double oversub, size_t chunk);
+/* Hops inside a node over another transport than shm (TUTTI_TRANSPORTS
+ * without shm): they cost what that transport costs. */
+void tutti_model_intra(tutti_model_t *m, const char *intra, double oversub);
 /* Seconds one call of `bytes` takes with algorithm a (collective c) on
  * nranks ranks over nnodes nodes; a negative value: not applicable. */
 double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes);

@@ -340,11 +340,17 @@ static void check_paths(void)
     free(all);
     /* the default choice knows the job's shape: hierarchical exactly when
      * there are several hosts and some host has several ranks */
-    int want_hier = nhosts > 1 && nhosts < np, hier_ok = 1;
+    /* hierarchical pays where a node's ranks talk over something cheaper
+     * (shm) than the network: not when one transport is forced for all */
+    const char *tpf = getenv("TUTTI_TRANSPORTS");
+    int one_tp = tpf && tpf[0] && !strpbrk(tpf, ",^") && strcmp(tpf, "shm") != 0;
+    int applies = nhosts > 1 && nhosts < np, want_hier = applies && !one_tp, hier_ok = 1;
     const char *colls[2] = {"allreduce", "broadcast"}; /* all-gather stays flat */
     char amsg[200] = "";
-    for (int c = 0; c < 2 && !getenv("TUTTI_ALGO"); c++) {
-        for (size_t bytes = 8; bytes <= (64u << 20); bytes *= 4096) {
+    /* the cost model picks hierarchical for small calls on such shapes (it
+     * may not for large ones) and never elsewhere */
+    for (int c = 0; c < 2 && !getenv("TUTTI_ALGO") && !(applies && one_tp); c++) {
+        for (size_t bytes = 8; bytes <= (want_hier ? 8u : (64u << 20)); bytes *= 4096) {
             const char *name = tutti_comm_algorithm(comm, colls[c], bytes);
             if (!name || (strcmp(name, "hier") == 0) != want_hier) {
                 hier_ok = 0;
@@ -354,9 +360,11 @@ static void check_paths(void)
         }
     }
     char adesc[160];
-    snprintf(adesc, sizeof(adesc), "default all-reduce and broadcast for %d host(s), %d rank(s) are %shierarchical", nhosts, np,
-             want_hier ? "" : "not ");
-    verdict(hier_ok, amsg, adesc);
+    snprintf(adesc, sizeof(adesc), "default all-reduce and broadcast for %d host(s), %d rank(s) are %shierarchical%s",
+             nhosts, np, want_hier ? "" : "not ", want_hier ? " for 8 B" : "");
+    /* with one transport everywhere the model weighs hierarchical against
+     * flat on equal hops: no fixed expectation, no case */
+    if (!(applies && one_tp)) verdict(hier_ok, amsg, adesc);
     /* one transport named alone (tcp, ucx, verbs) carries every peer's
      * bytes; otherwise shm the same host's and tcp the other hosts' */
     const char *tp = getenv("TUTTI_TRANSPORTS");
