@@ -401,10 +401,21 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
     if (cfg->model.on) {
         double t[TUTTI_NUM_ALGOS];
         int best = -1;
+        /* hierarchical all-gather only when TUTTI_ALGO asks for it: its
+         * gather and full-buffer broadcast inside the node cost more than
+         * the model says (measured 1.1-3.8x slower than ring or rd on 2
+         * simulated hosts x 2 ranks, perf/README.md) */
+        uint32_t cand = allowed;
+        if (c == TUTTI_COLL_ALLGATHER && !(cfg->forced & (1u << c))) cand &= ~(1u << TUTTI_ALGO_HIER);
         for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
-            t[a] = (allowed & (1u << a)) ? tutti_model_time(&cfg->model, c, a, bytes, nranks, nnodes) : -1;
+            t[a] = (cand & (1u << a)) ? tutti_model_time(&cfg->model, c, a, bytes, nranks, nnodes) : -1;
             if (t[a] >= 0 && (best < 0 || t[a] < t[best])) best = a;
         }
+        /* within 5% the model cannot tell them apart: take the ring, whose
+         * neighbour-only traffic suffers least from what it leaves out
+         * (contention, links that are not the slowest) */
+        if (best >= 0 && best != TUTTI_ALGO_RING && t[TUTTI_ALGO_RING] >= 0 && t[TUTTI_ALGO_RING] <= 1.05 * t[best])
+            best = TUTTI_ALGO_RING;
         if (best >= 0) {
             if (why) {
                 size_t w = 0;

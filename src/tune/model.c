@@ -99,8 +99,9 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
     case TUTTI_COLL_BROADCAST:
         /* chain, pipelined: p-2+k slice times */
         if (a == TUTTI_ALGO_RING) return (p - 2 + k) * (al + s * be);
-        /* binary tree, pipelined: each slice to two children */
-        if (a == TUTTI_ALGO_TREE) return (lg + 2 * (k - 1)) * (al + s * be) + (lg - 1 > 0 ? lg - 1 : 0) * al;
+        /* binary tree, pipelined: a slice goes to both children at once,
+         * so a node sends every byte twice */
+        if (a == TUTTI_ALGO_TREE) return (lg + k - 1) * al + (2 * n + (lg > 1 ? lg - 1 : 0) * s) * be;
         break;
     case TUTTI_COLL_ALLGATHER: /* n: the whole result */
         if (a == TUTTI_ALGO_RING) return (p - 1) * (al + n / p * be);

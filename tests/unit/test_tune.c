@@ -128,8 +128,9 @@ static void test_tables(void)
     config(&slow, "", "tcp", 1, 1, 1);
     tutti_model_calibrate(&slow.model, 1, 50e-6, 1.0 / 5e9, "probed");
     table(&slow, 2, 1, first, sizeof(first));
-    tap_ok(strcmp(t, first) != 0 && strstr(first, "allreduce: 0-512K rd, 512K-max ring") != NULL,
-           "a calibrated latency (50 us) moves the 2-rank all-reduce crossover from 4K to 512K");
+    tap_ok(strcmp(t, first) != 0 && tutti_algo_select(&cfg, TUTTI_COLL_ALLREDUCE, 64 << 10, 2, 1) == TUTTI_ALGO_RING &&
+               tutti_algo_select(&slow, TUTTI_COLL_ALLREDUCE, 64 << 10, 2, 1) == TUTTI_ALGO_RD,
+           "a calibrated latency (50 us) moves the 2-rank all-reduce crossover above 64 KiB");
     config(&cfg, "", "tcp", 4, 1, 1);
     cfg.model.on = 0;
     tap_ok(tutti_algo_select(&cfg, TUTTI_COLL_ALLREDUCE, 32768, 4, 1) == TUTTI_ALGO_RD &&
