@@ -170,6 +170,7 @@ void tutti_ucx_peer_fail(tutti_ucx_comm_t *uc, int peer, tutti_result_t code, co
 void tutti_ucx_post_recvs(tutti_ucx_conn_t *c);
 /* ucx_component.c */
 void tutti_ucx_credit(tutti_ucx_conn_t *c);
+int tutti_ucx_sender_starved(const tutti_ucx_conn_t *c);
 void tutti_ucx_ctl_arrived(tutti_ucx_comm_t *uc, const tutti_ucx_ctl_t *m);
 
 #endif

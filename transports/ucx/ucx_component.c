@@ -65,14 +65,25 @@ void tutti_ucx_credit(tutti_ucx_conn_t *c)
     c->credited = c->r_tail;
 }
 
+/* Has the sender used every credit it was given (all nslots messages since
+ * the last credit message arrived)?  Then it waits for the next one. */
+int tutti_ucx_sender_starved(const tutti_ucx_conn_t *c)
+{
+    uint64_t k = c->r_tail;
+    while (k < c->r_post && c->rdone[k % c->nslots]) k++;
+    return c->r_tail > c->credited && k >= c->credited + c->nslots;
+}
+
 static tutti_result_t tutti_ucx_progress_l(void *tpcomm)
 {
     tutti_ucx_comm_t *uc = tpcomm;
     for (int k = 0; k < 16 && ucp_worker_progress(uc->worker); k++) {
     }
-    /* the engine is stalled: credits held back for a batch go out now, so
-     * no sender waits on a batch that will not fill */
-    for (int a = 0; a < uc->nactive; a++) tutti_ucx_credit(uc->active[a]);
+    /* the engine is stalled: a sender that used all its credits gets the
+     * ones held back for a batch now (not every stall: a message per call
+     * would double a small collective's traffic) */
+    for (int a = 0; a < uc->nactive; a++)
+        if (tutti_ucx_sender_starved(uc->active[a])) tutti_ucx_credit(uc->active[a]);
     return TUTTI_SUCCESS;
 }
 
@@ -449,8 +460,9 @@ static tutti_result_t tutti_ucx_block(void *tpcomm, int timeout_ms)
     int busy = ucp_worker_progress(uc->worker) != 0;
     /* a credit still to tell (its predecessor was on its way): no sleep */
     for (int a = 0; a < uc->nactive && !busy; a++) {
+        if (!tutti_ucx_sender_starved(uc->active[a])) continue;
         tutti_ucx_credit(uc->active[a]);
-        busy = uc->active[a]->credited != uc->active[a]->r_tail;
+        busy = tutti_ucx_sender_starved(uc->active[a]);
     }
     busy = busy || ucp_worker_arm(uc->worker) != UCS_OK; /* events to handle */
     tutti_ucx_leave(uc);

@@ -280,7 +280,8 @@ static void *tutti_ucx_thread(void *arg)
         pthread_mutex_lock(&uc->mu);
         for (int k = 0; k < 64 && ucp_worker_progress(uc->worker); k++) {
         }
-        for (int a = 0; a < uc->nactive; a++) tutti_ucx_credit(uc->active[a]);
+        for (int a = 0; a < uc->nactive; a++)
+            if (tutti_ucx_sender_starved(uc->active[a])) tutti_ucx_credit(uc->active[a]);
         int armed = ucp_worker_arm(uc->worker) == UCS_OK;
         pthread_mutex_unlock(&uc->mu);
         if (armed) {
