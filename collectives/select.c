@@ -123,7 +123,11 @@ tutti_result_t tutti_coll_build(tutti_sched_t *s, const tutti_coll_args_t *a, tu
 {
     tutti_coll_build_fn build = tutti_coll_builder(a->coll, algo);
     if (!build) return TUTTI_ERR_INTERNAL;
-    int reorder = a->ring_order && a->ring_pos && algo == TUTTI_ALGO_RING &&
+    /* rings and trees run over the topology order (node, socket, NUMA):
+     * a ring crosses each boundary once; a tree over contiguous positions
+     * keeps most subtrees inside a node, so its inter-node edges are few and
+     * spread over the nodes (tests/unit/test_sched counts them) */
+    int reorder = a->ring_order && a->ring_pos && (algo == TUTTI_ALGO_RING || algo == TUTTI_ALGO_TREE) &&
                   (a->coll == TUTTI_COLL_ALLREDUCE || a->coll == TUTTI_COLL_BROADCAST || a->coll == TUTTI_COLL_REDUCE);
     if (!reorder) return build(s, a);
     tutti_coll_args_t sub = *a;

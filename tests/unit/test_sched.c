@@ -70,7 +70,9 @@ static int run_case(const sched_case_t *c)
      * one node, nodes of 2 consecutive ranks, ranks dealt round-robin over
      * 3 nodes (not contiguous), nodes of 3 (the last one smaller) */
     int *node = malloc(sizeof(int) * (size_t)p), nnodes = 1;
-    int shape = (c->algo == TUTTI_ALGO_HIER || c->algo == TUTTI_ALGO_RING) ? (int)(c->seed % 4) : 0;
+    int shape = (c->algo == TUTTI_ALGO_HIER || c->algo == TUTTI_ALGO_RING || c->algo == TUTTI_ALGO_TREE)
+                    ? (int)(c->seed % 4)
+                    : 0;
     for (int r = 0; r < p; r++) {
         node[r] = shape == 1 ? r / 2 : shape == 2 ? r % 3 : shape == 3 ? r / 3 : 0;
         if (node[r] + 1 > nnodes) nnodes = node[r] + 1;
@@ -191,8 +193,62 @@ static const char *case_str(const sched_case_t *c)
     return s;
 }
 
+/* Messages of a tree collective that cross nodes, in total and from the
+ * busiest node, with ranks dealt round-robin over `nn` nodes; in rank order
+ * or in the topology order tutti_coll_build uses. */
+static void tree_crossings(tutti_coll_t coll, int p, int nn, int topo, int *total, int *busiest)
+{
+    int *node = malloc(sizeof(int) * (size_t)p), *order = malloc(sizeof(int) * (size_t)p),
+        *pos = malloc(sizeof(int) * (size_t)p), *per = calloc((size_t)nn, sizeof(int));
+    for (int r = 0; r < p; r++) node[r] = r % nn;
+    tutti_pattern_topo_order(p, node, NULL, NULL, order);
+    for (int i = 0; i < p; i++) pos[order[i]] = i;
+    static float buf[4096];
+    *total = 0;
+    for (int r = 0; r < p; r++) {
+        tutti_coll_args_t a = {.coll = coll, .sendbuf = buf, .recvbuf = buf, .count = 1024, .dtype = TUTTI_FLOAT32,
+                               .op = TUTTI_SUM, .root = 0, .rank = r, .nranks = p, .esize = 4,
+                               .node_of_rank = node, .nnodes = nn, .ring_order = topo ? order : NULL,
+                               .ring_pos = topo ? pos : NULL};
+        tutti_sched_t sc;
+        tutti_sched_init(&sc, 4096, 4, 2);
+        if (tutti_coll_build(&sc, &a, TUTTI_ALGO_TREE) == TUTTI_SUCCESS) {
+            tutti_sched_finish(&sc);
+            for (uint32_t i = 0; i < sc.nsteps; i++)
+                for (int k = 0; k < sc.steps[i].nsend; k++)
+                    if (node[sc.steps[i].send[k]] != node[r]) {
+                        (*total)++;
+                        per[node[r]]++;
+                    }
+        }
+        tutti_sched_free(&sc);
+    }
+    *busiest = 0;
+    for (int n = 0; n < nn; n++)
+        if (per[n] > *busiest) *busiest = per[n];
+    free(node);
+    free(order);
+    free(pos);
+    free(per);
+}
+
+static void test_tree_order(void)
+{
+    static const tutti_coll_t colls[] = {TUTTI_COLL_ALLREDUCE, TUTTI_COLL_BROADCAST, TUTTI_COLL_REDUCE};
+    for (size_t k = 0; k < sizeof(colls) / sizeof(colls[0]); k++) {
+        int t0, b0, t1, b1;
+        tree_crossings(colls[k], 32, 4, 0, &t0, &b0);
+        tree_crossings(colls[k], 32, 4, 1, &t1, &b1);
+        tap_ok(t1 * 2 <= t0 && b1 < b0 && b1 * 4 <= t1 + 4 * 3,
+               "%s tree, 32 ranks dealt round-robin over 4 nodes: %d messages cross nodes in topology order "
+               "(busiest node %d) against %d in rank order (busiest %d)",
+               tutti_coll_name(colls[k]), t1, b1, t0, b0);
+    }
+}
+
 int main(void)
 {
+    test_tree_order();
     static const tutti_datatype_t all_dt[] = {TUTTI_INT8, TUTTI_UINT8, TUTTI_INT32, TUTTI_UINT32, TUTTI_INT64,
                                               TUTTI_UINT64, TUTTI_FLOAT16, TUTTI_BFLOAT16, TUTTI_FLOAT32, TUTTI_FLOAT64};
     static const tutti_op_t all_op[] = {TUTTI_SUM, TUTTI_PROD, TUTTI_MIN, TUTTI_MAX, TUTTI_AVG};
