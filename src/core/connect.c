@@ -283,6 +283,25 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
             }
         }
     }
+    /* one slice size on every rank: a rank whose peers all sit behind one
+     * transport would otherwise cut messages to its slots while its peers
+     * cut them to the smallest of theirs */
+    {
+        uint64_t mine = comm->slice_max, *all = calloc((size_t)p, sizeof(uint64_t));
+        if (!all) {
+            snprintf(err, errlen, "out of memory for %d peers", p);
+            r = TUTTI_ERR_NO_MEMORY;
+            goto out;
+        }
+        r = tutti_bootstrap_allgather(comm->boot, &mine, all, sizeof(mine));
+        for (int q = 0; q < p && r == TUTTI_SUCCESS; q++)
+            if (all[q] < comm->slice_max) comm->slice_max = (size_t)all[q];
+        free(all);
+        if (r != TUTTI_SUCCESS) {
+            snprintf(err, errlen, "allgather of the slice sizes failed (%s)", tutti_result_name(r));
+            goto out;
+        }
+    }
     if (comm->slice_max == SIZE_MAX) comm->slice_max = 1u << 20; /* one rank: no transport */
     comm->slice_max &= ~(size_t)63;
 out:

@@ -3,7 +3,8 @@
 # Multi-host tests on one machine: simulated hosts (lib.sh) joined by a
 # bridge, jobs started by the real mpirun through ./agent.  One TAP stream:
 #   every collective (test_coll) on 2 hosts x 1 rank (IPv4 and IPv6),
-#     2 hosts x 2 ranks (by slot and round-robin), 4 hosts x 1 rank, each
+#     2 hosts x 2 ranks (by slot and round-robin), 4 hosts x 1 rank, 2 hosts
+#     with 2 + 1 ranks, each
 #     checking that bytes to
 #     other hosts went over tcp and to the same host over shm
 #   a rank SIGKILLed mid-collective on 4 hosts x 1 rank (test_kill)
@@ -76,6 +77,9 @@ TT_MPIRUN_EXTRA="--map-by node" \
     run_tap "2 hosts x 2 ranks dealt round-robin (rings in topology order, hier with split nodes)" \
     "node1:2 node2:2" 4 "$B/tests/mpi/test_coll" --big 300007
 run_tap "4 hosts x 1 rank" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/test_coll"
+# uneven: the rank alone on node2 reaches everyone over tcp only, the others
+# also over shm; all must cut messages alike
+run_tap "2 hosts with 2 + 1 ranks" "node1:2 node2:1" 3 "$B/tests/mpi/test_coll" --big 300007
 TT_MPIRUN_EXTRA="--mca orte_abort_on_non_zero_status 0" \
     run_tap "4 hosts x 1 rank, kill" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/test_kill"
 if "$B/tutti-info" | grep -q '^transports:.*ucx'; then

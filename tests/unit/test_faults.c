@@ -112,9 +112,11 @@ static tutti_result_t run_variant(tutti_comm_t c, int kind, int rank)
     case 3: return tutti_allreduce(bufa, bufb, 1000, TUTTI_INT32, TUTTI_SUM, c); /* same bytes */
     case 4: return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_MAX, c);
     case 5: return tutti_broadcast(bufa, bufb, 1000, TUTTI_FLOAT32, 1, c);
-    case 6: /* same call, another algorithm on this rank */
-        tutti_comm_set_algorithms(c, "allreduce:ring");
+    case 6: { /* same call, another algorithm on this rank than the others' default */
+        const char *def = tutti_comm_algorithm(c, "allreduce", 1000 * sizeof(float));
+        tutti_comm_set_algorithms(c, def && strcmp(def, "ring") == 0 ? "allreduce:rd" : "allreduce:ring");
         return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
+    }
     case 7: return tutti_allgather(bufa, bufb, 1000, TUTTI_FLOAT32, c);
     case 8: return tutti_reduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, 2, c);
     case 9: return tutti_reduce_scatter(bufb, bufa, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
