@@ -386,17 +386,8 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
      * once or it starves the rank it waits for */
     {
         int64_t spin = tutti_param_int(TUTTI_P_SPIN);
-        uint64_t any[16] = {0};
-        int ncpu = 0;
-        /* ranks under one kernel share its CPUs, also when they are on
-         * different "nodes" (containers, network namespaces) */
-        int sharing = 0;
-        for (int q = 0; q < comm->nranks; q++) {
-            if (comm->info[q].kernelid != comm->info[comm->rank].kernelid) continue;
-            sharing++;
-            for (int w = 0; w < 16; w++) any[w] |= comm->info[q].cpus[w];
-        }
-        for (int w = 0; w < 16; w++) ncpu += __builtin_popcountll(any[w]);
+        int sharing, ncpu;
+        tutti_comm_cpu_sharing(comm, comm->rank, &sharing, &ncpu);
         if (ncpu == 0) ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
         comm->oversubscribed = sharing > ncpu;
         comm->spin = spin >= 0 ? (uint32_t)spin : (comm->oversubscribed ? 0 : 2000);

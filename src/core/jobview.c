@@ -154,3 +154,19 @@ tutti_result_t tutti_comm_map_nodes(tutti_comm_t comm)
     return TUTTI_SUCCESS;
 }
 
+
+/* Ranks under rank q's kernel (they share its CPUs, also on different
+ * "nodes": containers, network namespaces) and the CPUs their affinity
+ * masks cover together (0: unknown).  From the job view: alike everywhere. */
+void tutti_comm_cpu_sharing(tutti_comm_t comm, int q, int *sharing, int *ncpu)
+{
+    uint64_t any[16] = {0};
+    *sharing = 0;
+    *ncpu = 0;
+    for (int r = 0; r < comm->nranks; r++) {
+        if (comm->info[r].kernelid != comm->info[q].kernelid) continue;
+        (*sharing)++;
+        for (int w = 0; w < 16; w++) any[w] |= comm->info[r].cpus[w];
+    }
+    for (int w = 0; w < 16; w++) *ncpu += __builtin_popcountll(any[w]);
+}

@@ -30,20 +30,14 @@ static void tutti_comm_model_shape(tutti_comm_t comm, int *ppn, int *sockets, do
     *sockets = 1;
     *oversub = 1;
     for (int q = 0; q < p; q++) {
-        int here = 0, sharing = 0;
-        uint64_t pk = 0, any[16] = {0};
+        int here = 0, sharing, ncpu;
+        uint64_t pk = 0;
         for (int r = 0; r < p; r++) {
-            if (comm->node_of_rank[r] == comm->node_of_rank[q]) {
-                here++;
-                if (comm->info[r].my_package >= 0 && comm->info[r].my_package < 64) pk |= 1ull << comm->info[r].my_package;
-            }
-            if (comm->info[r].kernelid == comm->info[q].kernelid) {
-                sharing++;
-                for (int w = 0; w < 16; w++) any[w] |= comm->info[r].cpus[w];
-            }
+            if (comm->node_of_rank[r] != comm->node_of_rank[q]) continue;
+            here++;
+            if (comm->info[r].my_package >= 0 && comm->info[r].my_package < 64) pk |= 1ull << comm->info[r].my_package;
         }
-        int ncpu = 0;
-        for (int w = 0; w < 16; w++) ncpu += __builtin_popcountll(any[w]);
+        tutti_comm_cpu_sharing(comm, q, &sharing, &ncpu);
         if (here > *ppn) *ppn = here;
         if (__builtin_popcountll(pk) > *sockets) *sockets = __builtin_popcountll(pk);
         if (ncpu > 0 && (double)sharing / ncpu > *oversub) *oversub = (double)sharing / ncpu;

@@ -2,6 +2,8 @@
 /* The shm transport's ops table and data path. */
 #include "shm/shm.h"
 
+#include "core/transports.h"
+
 #include "dtype/copy.h"
 
 #include <stdio.h>
@@ -258,34 +260,7 @@ fail:
     return r;
 }
 
-/* Peers on one node are checked by pid instead (peer_check). */
-static tutti_result_t tutti_shm_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
-{
-    (void)tpcomm;
-    (void)seq;
-    (void)tag;
-    (void)waiting_on;
-    (void)root;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
-static tutti_result_t tutti_shm_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
-{
-    (void)conn;
-    (void)seq;
-    (void)waiting_on;
-    (void)root;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
 /* Shared memory has nothing the kernel could wake a waiter on. */
-static tutti_result_t tutti_shm_block(void *tpcomm, int timeout_ms)
-{
-    (void)tpcomm;
-    (void)timeout_ms;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
 const tutti_transport_t tutti_shm_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
@@ -306,7 +281,7 @@ const tutti_transport_t tutti_shm_transport = {
     .peer_check = tutti_shm_peer_check,
     .announce_failure = tutti_shm_announce_failure,
     .publish_state = tutti_shm_publish_state,
-    .block = tutti_shm_block,
-    .publish_wait = tutti_shm_publish_wait,
-    .peer_wait = tutti_shm_peer_wait,
+    .block = tutti_tp_stub_block,
+    .publish_wait = tutti_tp_stub_publish_wait, /* peers on one node: checked by pid */
+    .peer_wait = tutti_tp_stub_peer_wait,
 };

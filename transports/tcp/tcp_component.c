@@ -2,8 +2,9 @@
 /* The TCP transport's ops table and slot interface. */
 #include "tcp/tcp.h"
 
+#include "core/transports.h"
+
 #include "core/fingerprint.h"
-#include "dtype/copy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -104,12 +105,7 @@ static tutti_result_t tutti_tcp_recv_release(void *conn)
 static tutti_result_t tutti_tcp_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got,
                                           uint32_t *got_tag)
 {
-    const void *slot;
-    tutti_result_t r = tutti_tcp_recv_acquire(conn, &slot, got, got_tag);
-    if (r != TUTTI_SUCCESS) return r;
-    if (*got != len || (tag != TUTTI_TAG_ANY && *got_tag != tag)) return TUTTI_ERR_MISMATCH;
-    tutti_copy(dst, slot, len);
-    return tutti_tcp_recv_release(conn);
+    return tutti_tp_recv_read_copy(conn, dst, len, tag, got, got_tag, tutti_tcp_recv_acquire, tutti_tcp_recv_release);
 }
 
 static void *tutti_tcp_conn(void *tpcomm, int peer, int chan, int dir)

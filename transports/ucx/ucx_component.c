@@ -2,8 +2,9 @@
 /* The UCX transport's ops table: slot interface, progress, failures. */
 #include "ucx/ucx.h"
 
+#include "core/transports.h"
+
 #include "core/fingerprint.h"
-#include "dtype/copy.h"
 #include "util/time.h"
 
 #include <errno.h>
@@ -197,14 +198,10 @@ static tutti_result_t tutti_ucx_recv_release_l(void *conn)
 }
 
 static tutti_result_t tutti_ucx_recv_read_l(void *conn, void *dst, size_t len, uint32_t tag, size_t *got,
-                                          uint32_t *got_tag)
+                                            uint32_t *got_tag)
 {
-    const void *slot;
-    tutti_result_t r = tutti_ucx_recv_acquire_l(conn, &slot, got, got_tag);
-    if (r != TUTTI_SUCCESS) return r;
-    if (*got != len || (tag != TUTTI_TAG_ANY && *got_tag != tag)) return TUTTI_ERR_MISMATCH;
-    tutti_copy(dst, slot, len);
-    return tutti_ucx_recv_release_l(conn);
+    return tutti_tp_recv_read_copy(conn, dst, len, tag, got, got_tag,
+                                   tutti_ucx_recv_acquire_l, tutti_ucx_recv_release_l);
 }
 
 static void *tutti_ucx_conn(void *tpcomm, int peer, int chan, int dir)
@@ -342,114 +339,39 @@ static tutti_result_t tutti_ucx_publish_state(void *tpcomm, uint64_t seq, uint32
 
 /* ---- entry points: each under the communicator's UCX lock, shared with
  * the progress thread (ucx_setup.c) ---- */
-static tutti_result_t tutti_ucx_progress(void *tpcomm)
-{
-    tutti_ucx_comm_t *uc = (tutti_ucx_comm_t *)tpcomm;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_progress_l(tpcomm);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_send_acquire(void *conn, size_t len, void **slot)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_send_acquire_l(conn, len, slot);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_send_commit(void *conn, size_t len, uint32_t tag)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_send_commit_l(conn, len, tag);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_send_commit_ref_l(conn, buf, len, tag);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_send_flushed(void *conn)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_send_flushed_l(conn);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_recv_acquire_l(conn, slot, len, tag);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_recv_release(void *conn)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_recv_release_l(conn);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_recv_read_l(conn, dst, len, tag, got, got_tag);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_peer_check_l(conn, seq, tag, why, whylen);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_announce_failure(void *tpcomm, tutti_result_t result, const char *why)
-{
-    tutti_ucx_comm_t *uc = (tutti_ucx_comm_t *)tpcomm;
-    if (!uc) return TUTTI_SUCCESS;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_announce_failure_l(tpcomm, result, why);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
-{
-    tutti_ucx_comm_t *uc = (tutti_ucx_comm_t *)tpcomm;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_publish_wait_l(tpcomm, seq, tag, waiting_on, root);
-    tutti_ucx_leave(uc);
-    return r;
-}
-
-static tutti_result_t tutti_ucx_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
-{
-    tutti_ucx_comm_t *uc = ((tutti_ucx_conn_t *)conn)->uc;
-    tutti_ucx_enter(uc);
-    tutti_result_t r = tutti_ucx_peer_wait_l(conn, seq, waiting_on, root);
-    tutti_ucx_leave(uc);
-    return r;
-}
+#define TUTTI_UCX_LOCKED(name, uc_of, params, args)                            \
+    static tutti_result_t tutti_ucx_##name params                              \
+    {                                                                          \
+        tutti_ucx_comm_t *uc = uc_of;                                          \
+        if (!uc) return TUTTI_SUCCESS;                                         \
+        tutti_ucx_enter(uc);                                                   \
+        tutti_result_t r = tutti_ucx_##name##_l args;                          \
+        tutti_ucx_leave(uc);                                                   \
+        return r;                                                              \
+    }
+#define TUTTI_UCX_OF_CONN(conn) (((tutti_ucx_conn_t *)(conn))->uc)
+TUTTI_UCX_LOCKED(progress, (tutti_ucx_comm_t *)tpcomm, (void *tpcomm), (tpcomm))
+TUTTI_UCX_LOCKED(send_acquire, TUTTI_UCX_OF_CONN(conn), (void *conn, size_t len, void **slot), (conn, len, slot))
+TUTTI_UCX_LOCKED(send_commit, TUTTI_UCX_OF_CONN(conn), (void *conn, size_t len, uint32_t tag), (conn, len, tag))
+TUTTI_UCX_LOCKED(send_commit_ref, TUTTI_UCX_OF_CONN(conn), (void *conn, const void *buf, size_t len, uint32_t tag),
+                 (conn, buf, len, tag))
+TUTTI_UCX_LOCKED(send_flushed, TUTTI_UCX_OF_CONN(conn), (void *conn), (conn))
+TUTTI_UCX_LOCKED(recv_acquire, TUTTI_UCX_OF_CONN(conn), (void *conn, const void **slot, size_t *len, uint32_t *tag),
+                 (conn, slot, len, tag))
+TUTTI_UCX_LOCKED(recv_release, TUTTI_UCX_OF_CONN(conn), (void *conn), (conn))
+TUTTI_UCX_LOCKED(recv_read, TUTTI_UCX_OF_CONN(conn),
+                 (void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag),
+                 (conn, dst, len, tag, got, got_tag))
+TUTTI_UCX_LOCKED(peer_check, TUTTI_UCX_OF_CONN(conn),
+                 (void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen),
+                 (conn, seq, tag, why, whylen))
+TUTTI_UCX_LOCKED(announce_failure, (tutti_ucx_comm_t *)tpcomm, (void *tpcomm, tutti_result_t result, const char *why),
+                 (tpcomm, result, why))
+TUTTI_UCX_LOCKED(publish_wait,
+                 (tutti_ucx_comm_t *)tpcomm, (void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root),
+                 (tpcomm, seq, tag, waiting_on, root))
+TUTTI_UCX_LOCKED(peer_wait, TUTTI_UCX_OF_CONN(conn), (void *conn, uint64_t *seq, int *waiting_on, int *root),
+                 (conn, seq, waiting_on, root))
 
 /* Sleeps on the worker's event fd once UCX says nothing is pending. */
 static tutti_result_t tutti_ucx_block(void *tpcomm, int timeout_ms)

@@ -4,6 +4,7 @@
 #include "verbs/verbs.h"
 
 #include "core/fingerprint.h"
+#include "core/transports.h"
 #include "dtype/copy.h"
 #include "util/log.h"
 #include "util/param.h"
@@ -331,12 +332,7 @@ static tutti_result_t tutti_verbs_recv_release(void *conn)
 static tutti_result_t tutti_verbs_recv_read(void *conn, void *dst, size_t len, uint32_t tag, size_t *got,
                                             uint32_t *got_tag)
 {
-    const void *slot;
-    tutti_result_t r = tutti_verbs_recv_acquire(conn, &slot, got, got_tag);
-    if (r != TUTTI_SUCCESS) return r;
-    if (*got != len || (tag != TUTTI_TAG_ANY && *got_tag != tag)) return TUTTI_ERR_MISMATCH;
-    tutti_copy(dst, slot, len);
-    return tutti_verbs_recv_release(conn);
+    return tutti_tp_recv_read_copy(conn, dst, len, tag, got, got_tag, tutti_verbs_recv_acquire, tutti_verbs_recv_release);
 }
 
 static void *tutti_verbs_conn(void *tpcomm, int peer, int chan, int dir)
@@ -457,32 +453,6 @@ static tutti_result_t tutti_verbs_probe(int requested, char *why, size_t whylen)
     return tutti_verbs_port_find(0, &p, why, whylen);
 }
 
-static tutti_result_t tutti_verbs_block(void *tpcomm, int timeout_ms)
-{
-    (void)tpcomm;
-    (void)timeout_ms;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
-static tutti_result_t tutti_verbs_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
-{
-    (void)tpcomm;
-    (void)seq;
-    (void)tag;
-    (void)waiting_on;
-    (void)root;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
-static tutti_result_t tutti_verbs_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
-{
-    (void)conn;
-    (void)seq;
-    (void)waiting_on;
-    (void)root;
-    return TUTTI_ERR_UNSUPPORTED;
-}
-
 const tutti_transport_t tutti_verbs_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
@@ -504,8 +474,8 @@ const tutti_transport_t tutti_verbs_transport = {
     .peer_check = tutti_verbs_peer_check,
     .publish_state = tutti_verbs_publish_state,
     .announce_failure = tutti_verbs_announce_failure,
-    .block = tutti_verbs_block,
-    .publish_wait = tutti_verbs_publish_wait,
-    .peer_wait = tutti_verbs_peer_wait,
+    .block = tutti_tp_stub_block,
+    .publish_wait = tutti_tp_stub_publish_wait,
+    .peer_wait = tutti_tp_stub_peer_wait,
     .probe = tutti_verbs_probe,
 };
