@@ -14,17 +14,7 @@ if [ -z "$MPIRUN" ] || ! command -v "$MPIRUN" >/dev/null 2>&1; then
 fi
 built=$("$B/tutti-info" | sed -n 's/^transports: *//p')
 rdma=$(ls /sys/class/infiniband 2>/dev/null | head -1)
-n=0
-fails=0
-tap() { # tap OK DESC [DIAG]
-    n=$((n + 1))
-    if [ "$1" = 1 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | head -20 | sed 's/^/# /'
-    fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+. "$S/tests/mpi/tap.sh"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -71,4 +61,4 @@ TUTTI_TRANSPORTS=shm,rdma "$S/tests/mpi/run.sh" 2 -x TUTTI_TRANSPORTS "$B/tests/
 ok=0
 grep -q "unknown transport 'rdma' (this build has: shm" "$out" && ok=1
 tap $ok "TUTTI_TRANSPORTS=shm,rdma fails init: unknown transport, listing those built" "$(cat "$out")"
-echo "1..$n"
+tap_end

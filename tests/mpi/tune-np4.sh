@@ -15,16 +15,7 @@ trap 'rm -rf "$dir"' EXIT
 TUTTI_TUNE_PROBE=1 TUTTI_DEBUG=INFO TUTTI_DEBUG_SUBSYS=TUNE TUTTI_DEBUG_FILE="$dir/log.%p" \
     "$S/tests/mpi/run.sh" 4 -x TUTTI_TUNE_PROBE -x TUTTI_DEBUG -x TUTTI_DEBUG_SUBSYS -x TUTTI_DEBUG_FILE \
     "$B/tests/mpi/test_coll" --quick --big 100003 >"$dir/out" 2>&1
-n=0
-fail=0
-tap() { # tap OK DESC [DIAG]
-    n=$((n + 1))
-    if [ "$1" = 1 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        fail=1
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | head -20 | sed 's/^/# /'
-    fi
-}
+. "$S/tests/mpi/tap.sh"
 ok=1
 grep -q "^not ok" "$dir/out" && ok=0
 grep -q "^1\.\." "$dir/out" || ok=0
@@ -49,5 +40,4 @@ first=$1
 for f in "$@"; do cmp -s "$first" "$f" || ok=0; done
 tap $ok "all $# ranks made the same decisions for the same reasons ($(wc -l <"$first") explained)" \
     "$(diff "$first" "$2" | head -10)"
-echo "1..$n"
-exit $fail
+tap_end
