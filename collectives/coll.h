@@ -63,6 +63,9 @@ typedef struct tutti_coll_args {
     /* ring order from the topology (patterns/order.c): ring_order[i] is the
      * rank at position i, ring_pos its inverse; NULL: rank order */
     const int *ring_order, *ring_pos;
+    /* pipelining slice of the algorithms that pipeline (the tuner's choice,
+     * tutti_algo_decide); 0: the algorithm's own (the slot) */
+    size_t chunk;
 } tutti_coll_args_t;
 
 typedef tutti_result_t (*tutti_coll_build_fn)(tutti_sched_t *s, const tutti_coll_args_t *a);
@@ -95,6 +98,7 @@ size_t tutti_coll_bytes(const tutti_coll_args_t *a);
 typedef struct {
     uint8_t algo;
     size_t lo, hi;
+    size_t chunk; /* "ring/16K@...": the pipelining slice; 0: not given */
 } tutti_algo_range_t;
 
 #define TUTTI_TUNE_MAX_RULES 64
@@ -105,12 +109,14 @@ typedef struct {
     size_t lo, hi;                /* call sizes lo <= bytes < hi */
     int32_t min_nodes, max_nodes; /* inclusive */
     int32_t min_ranks, max_ranks;
+    size_t chunk;                 /* pipelining slice; 0: the model's */
 } tutti_tune_rule_t;
 
 typedef struct tutti_algo_config {
     uint32_t allowed[TUTTI_NUM_COLLS]; /* bit per algorithm */
     uint32_t forced;                   /* collectives whose set came from TUTTI_ALGO */
     size_t small_msg;                  /* latency algorithms up to this size */
+    size_t chunk;                      /* TUTTI_CHUNK_SIZE: every pipelined call's slice; 0: the tuner's */
     tutti_algo_range_t ranges[TUTTI_NUM_COLLS][TUTTI_ALGO_MAX_RANGES];
     int nranges[TUTTI_NUM_COLLS];
     tutti_tune_rule_t rules[TUTTI_TUNE_MAX_RULES]; /* TUTTI_TUNE_FILE, in file order */
@@ -123,9 +129,10 @@ typedef struct tutti_algo_config {
 int tutti_rules_parse(tutti_algo_config_t *cfg, const char *text, size_t len, char *err, size_t errlen);
 /* Reads the file (empty path: no rules). */
 int tutti_rules_load(tutti_algo_config_t *cfg, const char *path, char *err, size_t errlen);
-/* tutti_algo_config_parse, then the rules of rules_path (may be empty). */
-int tutti_algo_config_load(tutti_algo_config_t *cfg, const char *spec, size_t small_msg, const char *rules_path,
-                           char *err, size_t errlen);
+/* tutti_algo_config_parse, the fixed pipelining slice (TUTTI_CHUNK_SIZE; 0
+ * or a power of two >= 4K), then the rules of rules_path (may be empty). */
+int tutti_algo_config_load(tutti_algo_config_t *cfg, const char *spec, size_t small_msg, size_t chunk,
+                           const char *rules_path, char *err, size_t errlen);
 
 /* Parses a TUTTI_ALGO string (see docs/ENVIRONMENT.md).  Returns 0, or -1
  * with a message pointing at the bad token. */
@@ -139,8 +146,15 @@ tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, s
 /* The same, and why, in one sentence (why may be NULL). */
 tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
                                 int nnodes, char *why, size_t whylen);
+/* The algorithm and, for algorithms that pipeline, the slice to cut the
+ * message into (*chunk; 0: the algorithm's own), and why (may be NULL).
+ * Slice: a rule's "chunk", else TUTTI_CHUNK_SIZE, else the model's best
+ * (tutti_model_best_chunk), else 0. */
+tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes,
+                               size_t *chunk, char *why, size_t whylen);
 /* The decision table of a job shape, one line per collective:
- * "allreduce: 0-32K rd, 32K-max ring" (sizes 1 B .. 1 TiB scanned by
+ * "allreduce: 0-32K rd, 32K-max ring; broadcast: 0-2K tree, 2K-64K ring/8K,
+ * ..." ("/8K": pipelined in 8 KiB slices; sizes 1 B .. 1 TiB scanned by
  * powers of two).  Returns the length written (truncated to len). */
 size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, char *buf, size_t len);
 

@@ -6,13 +6,16 @@
  *    "rules": [
  *      {"collective": "allreduce", "algorithm": "tree",
  *       "min_bytes": 0, "max_bytes": "64K", "min_nodes": 2},
- *      {"collective": "broadcast", "algorithm": "ring", "min_bytes": "1M"}
+ *      {"collective": "broadcast", "algorithm": "ring", "min_bytes": "1M",
+ *       "chunk": "128K"}
  *    ]}
  *
  * A rule applies to calls of its collective with min_bytes <= bytes <
  * max_bytes ("max": no bound), min_nodes <= nodes <= max_nodes and
  * min_ranks <= ranks <= max_ranks (all optional); the first rule that
- * applies wins.  Strict: unknown keys, names, algorithms a collective does
+ * applies wins.  "chunk" (optional) fixes the pipelining slice of the
+ * algorithms that pipeline (a power of two from 4K; the transports' slot
+ * caps it); without it the model chooses.  Strict: unknown keys, names, algorithms a collective does
  * not have, bad ranges, trailing garbage are errors with line and column.
  * A pure parser over a string (fuzzed with the other parsers).
  */
@@ -150,12 +153,17 @@ static int tutti_rules_rule(tutti_json_t *j, tutti_tune_rule_t *r)
             int32_t *f = key[1] == 'i' ? (key[4] == 'n' ? &r->min_nodes : &r->min_ranks)
                                        : (key[4] == 'n' ? &r->max_nodes : &r->max_ranks);
             *f = (int32_t)v;
+        } else if (strcmp(key, "chunk") == 0) {
+            if (tutti_json_size(j, &v) != 0) return -1;
+            if (v < TUTTI_MODEL_MIN_CHUNK || (v & (v - 1)) != 0)
+                return tutti_json_fail(j, "chunk must be a power of two of at least 4K");
+            r->chunk = v;
         } else if (strcmp(key, "comment") == 0) {
             char skip[256];
             if (tutti_json_string(j, skip, sizeof(skip)) != 0) return -1;
         } else {
             return tutti_json_fail(j, "unknown key in a rule (collective, algorithm, min_bytes, max_bytes, min_nodes, "
-                                      "max_nodes, min_ranks, max_ranks, comment)");
+                                      "max_nodes, min_ranks, max_ranks, chunk, comment)");
         }
     } while (tutti_json_lit(j, ','));
     if (!tutti_json_lit(j, '}')) return tutti_json_fail(j, "expected ',' or '}'");
@@ -208,10 +216,17 @@ int tutti_rules_parse(tutti_algo_config_t *cfg, const char *text, size_t len, ch
     return 0;
 }
 
-int tutti_algo_config_load(tutti_algo_config_t *cfg, const char *spec, size_t small_msg, const char *rules_path,
-                           char *err, size_t errlen)
+int tutti_algo_config_load(tutti_algo_config_t *cfg, const char *spec, size_t small_msg, size_t chunk,
+                           const char *rules_path, char *err, size_t errlen)
 {
     if (tutti_algo_config_parse(cfg, spec, small_msg, err, errlen) != 0) return -1;
+    if (chunk && (chunk < TUTTI_MODEL_MIN_CHUNK || (chunk & (chunk - 1)) != 0)) {
+        snprintf(err, errlen, "TUTTI_CHUNK_SIZE=%zu: the pipelining slice must be 0 (the tuner's) or a power of two "
+                              "of at least 4K",
+                 chunk);
+        return -1;
+    }
+    cfg->chunk = chunk;
     return tutti_rules_load(cfg, rules_path, err, errlen);
 }
 

@@ -5,8 +5,9 @@
  * Grammar:
  *     spec   := entry (';' entry)*
  *     entry  := [coll ':'] ['^'] algo (',' algo)*          a set
- *             | [coll ':'] algo '@' range (',' algo '@' range)*   by size
+ *             | [coll ':'] algo ['/' slice] '@' range (',' ...)*   by size
  *     range  := size '-' (size | 'max')        lo <= bytes < hi
+ *     slice  := size       pipelining slice (power of two >= 4K) for the range
  * A set entry without a collective applies to every collective that has
  * at least one of the named algorithms; '^' removes the named algorithms
  * instead of restricting to them.  A size entry picks the algorithm for
@@ -194,16 +195,26 @@ static int tutti_algo_range_entry(tutti_algo_config_t *cfg, int coll, const char
                      (int)tl, p, (int)elen, e);
             return -1;
         }
-        int a = tutti_algo_from_name(p, (size_t)(at - p));
+        const char *slash = memchr(p, '/', (size_t)(at - p));
+        const char *aend = slash ? slash : at;
+        size_t ck = 0;
+        if (slash && (tutti_algo_size(slash + 1, (size_t)(at - slash - 1), 0, &ck) != 0 ||
+                      ck < TUTTI_MODEL_MIN_CHUNK || (ck & (ck - 1)) != 0)) {
+            snprintf(err, errlen, "TUTTI_ALGO: bad slice '%.*s' in '%.*s' (a power of two of at least 4K, e.g. "
+                                  "ring/64K@1M-max)",
+                     (int)(at - slash - 1), slash + 1, (int)elen, e);
+            return -1;
+        }
+        int a = tutti_algo_from_name(p, (size_t)(aend - p));
         if (a < 0) {
             snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, "
                                   "dissemination, hier)",
-                     (int)(at - p), p, (int)elen, e);
+                     (int)(aend - p), p, (int)elen, e);
             return -1;
         }
         if (coll >= 0 && !tutti_builders[coll][a]) {
             snprintf(err, errlen, "TUTTI_ALGO: %s has no algorithm '%.*s' (in '%.*s')", tutti_coll_names[coll],
-                     (int)(at - p), p, (int)elen, e);
+                     (int)(aend - p), p, (int)elen, e);
             return -1;
         }
         size_t lo, hi;
@@ -226,6 +237,7 @@ static int tutti_algo_range_entry(tutti_algo_config_t *cfg, int coll, const char
             return -1;
         }
         got[n].algo = (uint8_t)a;
+        got[n].chunk = ck;
         got[n].lo = lo;
         got[n].hi = hi;
         n++;
@@ -372,10 +384,13 @@ static void tutti_algo_size_str(size_t v, char *buf, size_t len)
         if (why) snprintf(why, whylen, __VA_ARGS__);                           \
     } while (0)
 
-tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
-                                int nnodes, char *why, size_t whylen)
+/* The algorithm, and why; *fixed: the slice the TUTTI_ALGO range or
+ * rules-file rule that chose it gives (0: none). */
+static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
+                                    int nnodes, size_t *fixed, char *why, size_t whylen)
 {
     char lo[24], hi[24], sm[24];
+    *fixed = 0;
     /* 1: a size range of TUTTI_ALGO (the last one that covers the size) */
     for (int k = cfg->nranges[c] - 1; k >= 0; k--) {
         const tutti_algo_range_t *rg = &cfg->ranges[c][k];
@@ -383,6 +398,7 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
             tutti_algo_size_str(rg->lo, lo, sizeof(lo));
             tutti_algo_size_str(rg->hi, hi, sizeof(hi));
             TUTTI_WHY("TUTTI_ALGO gives %s@%s-%s", tutti_algo_names[rg->algo], lo, hi);
+            *fixed = rg->chunk;
             return (tutti_algo_t)rg->algo;
         }
     }
@@ -398,6 +414,7 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
         tutti_algo_size_str(ru->lo, lo, sizeof(lo));
         tutti_algo_size_str(ru->hi, hi, sizeof(hi));
         TUTTI_WHY("TUTTI_TUNE_FILE rule %d gives %s for %s-%s", k + 1, tutti_algo_names[ru->algo], lo, hi);
+        *fixed = ru->chunk;
         return (tutti_algo_t)ru->algo;
     }
     /* 3: the cost model, among the algorithms allowed (hierarchical where
@@ -412,7 +429,9 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
         uint32_t cand = allowed;
         if (c == TUTTI_COLL_ALLGATHER && !(cfg->forced & (1u << c))) cand &= ~(1u << TUTTI_ALGO_HIER);
         for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
-            t[a] = (cand & (1u << a)) ? tutti_model_time(&cfg->model, c, a, bytes, nranks, nnodes) : -1;
+            t[a] = -1;
+            /* each algorithm at its best pipelining slice */
+            if (cand & (1u << a)) (void)tutti_model_best_chunk(&cfg->model, c, a, bytes, nranks, nnodes, &t[a]);
             if (t[a] >= 0 && (best < 0 || t[a] < t[best])) best = a;
         }
         /* within 5% the model cannot tell them apart: take the ring, whose
@@ -475,9 +494,50 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
     return tutti_defaults[c][1];
 }
 
+tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes,
+                               size_t *chunk, char *why, size_t whylen)
+{
+    size_t fixed;
+    tutti_algo_t a = tutti_algo_pick(cfg, c, bytes, nranks, nnodes, &fixed, why, whylen);
+    size_t ck = 0;
+    const char *from = "";
+    if (tutti_model_pipelined(c, a)) {
+        if (fixed) {
+            ck = fixed;
+            from = "given with the algorithm";
+        } else if (cfg->chunk) {
+            ck = cfg->chunk;
+            from = "TUTTI_CHUNK_SIZE";
+        } else if (cfg->model.on) {
+            /* one slice per size class (powers of two), as the table says */
+            size_t cls = bytes ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)bytes)) : 0;
+            ck = tutti_model_best_chunk(&cfg->model, c, a, cls, nranks, nnodes, NULL);
+            from = "model";
+        }
+        /* the slot every rank agreed on caps it (core/sched.c cuts so) */
+        if (ck && cfg->model.chunk && ck > cfg->model.chunk) ck = cfg->model.chunk;
+        /* a message of one slice: nothing to choose */
+        if (ck >= bytes) ck = 0;
+    }
+    if (chunk) *chunk = ck;
+    if (why && ck) {
+        char cs[24];
+        size_t w = strlen(why);
+        tutti_algo_size_str(ck, cs, sizeof(cs));
+        if (w < whylen) snprintf(why + w, whylen - w, "; slices of %s (%s)", cs, from);
+    }
+    return a;
+}
+
+tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
+                                int nnodes, char *why, size_t whylen)
+{
+    return tutti_algo_decide(cfg, c, bytes, nranks, nnodes, NULL, why, whylen);
+}
+
 tutti_algo_t tutti_algo_select(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes)
 {
-    return tutti_algo_explain(cfg, c, bytes, nranks, nnodes, NULL, 0);
+    return tutti_algo_decide(cfg, c, bytes, nranks, nnodes, NULL, NULL, 0);
 }
 
 size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, char *buf, size_t len)
@@ -496,7 +556,7 @@ size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, 
         int ne = 0;
         edges[ne++] = 0;
         for (int b = 0; b <= 40; b++) edges[ne++] = (size_t)1 << b;
-        edges[ne++] = cfg->small_msg + 1;
+        if (!cfg->model.on) edges[ne++] = cfg->small_msg + 1;
         for (int k = 0; k < cfg->nranges[c]; k++) {
             edges[ne++] = cfg->ranges[c][k].lo;
             if (cfg->ranges[c][k].hi != SIZE_MAX) edges[ne++] = cfg->ranges[c][k].hi;
@@ -513,18 +573,24 @@ size_t tutti_algo_table(const tutti_algo_config_t *cfg, int nranks, int nnodes, 
                 edges[j - 1] = t;
             }
         int cur = -1;
-        size_t from = 0;
+        size_t from = 0, curck = 0;
         for (int i = 0; i <= ne; i++) {
-            int a = i < ne ? (int)tutti_algo_select(cfg, (tutti_coll_t)c, edges[i], nranks, nnodes) : -2;
-            if (i < ne && a == cur) continue;
+            size_t ck = 0;
+            int a = i < ne ? (int)tutti_algo_decide(cfg, (tutti_coll_t)c, edges[i], nranks, nnodes, &ck, NULL, 0) : -2;
+            if (i < ne && a == cur && ck == curck) continue;
             if (cur >= 0) {
-                char f[24], t[24];
+                char f[24], t[24], cs[24] = "";
                 tutti_algo_size_str(from, f, sizeof(f));
                 tutti_algo_size_str(i < ne ? edges[i] : SIZE_MAX, t, sizeof(t));
-                TUTTI_PUT(" %s-%s %s%s", f, t, tutti_algo_names[cur], i < ne ? "," : "");
+                if (curck) {
+                    cs[0] = '/';
+                    tutti_algo_size_str(curck, cs + 1, sizeof(cs) - 1);
+                }
+                TUTTI_PUT(" %s-%s %s%s%s", f, t, tutti_algo_names[cur], cs, i < ne ? "," : "");
             }
             if (i < ne) {
                 cur = a;
+                curck = ck;
                 from = edges[i];
             }
         }

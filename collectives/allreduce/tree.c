@@ -32,10 +32,11 @@ tutti_result_t tutti_coll_allreduce_tree(tutti_sched_t *s, const tutti_coll_args
         return TUTTI_SUCCESS;
     }
     int ntrees = s->nchan >= 2 ? 2 : 1;
-    /* slices small enough to pipeline through the tree */
+    /* slices small enough to pipeline through the tree: the tuner's, or
+     * an eighth of a tree's half (16 KiB at least) */
     size_t half = tutti_pattern_seg_len(a->count, ntrees, 0) * es;
-    size_t slice = half / 8;
-    if (slice < 16384) slice = 16384;
+    size_t slice = a->chunk ? a->chunk : half / 8;
+    if (!a->chunk && slice < 16384) slice = 16384;
     tutti_sched_phase(s, slice);
     int parent[2], nch[2], ch[2][2];
     for (int t = 0; t < ntrees; t++) {

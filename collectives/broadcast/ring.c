@@ -16,7 +16,7 @@ tutti_result_t tutti_coll_broadcast_ring(tutti_sched_t *s, const tutti_coll_args
     int p = a->nranks, r = a->rank;
     size_t bytes = a->count * a->esize;
     int pos = tutti_pattern_mod(r - a->root, p);
-    tutti_sched_phase(s, 0);
+    tutti_sched_phase(s, a->chunk); /* the tuner's slice (0: the slot) */
     tutti_step_t *st = tutti_sched_step(s);
     st->flags = TUTTI_STEP_STABLE; /* the root's data and forwarded copies are final */
     st->bytes = bytes;

@@ -14,7 +14,7 @@ tutti_result_t tutti_coll_broadcast_tree(tutti_sched_t *s, const tutti_coll_args
     size_t bytes = a->count * a->esize;
     int parent, children[TUTTI_PATTERN_MAX_CHILDREN];
     int n = tutti_pattern_binomial(r, p, a->root, &parent, children);
-    tutti_sched_phase(s, 0);
+    tutti_sched_phase(s, a->chunk); /* the tuner's slice (0: the slot) */
     tutti_step_t *st = tutti_sched_step(s);
     st->flags = TUTTI_STEP_STABLE; /* the root's data and forwarded copies are final */
     st->bytes = bytes;

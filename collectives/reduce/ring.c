@@ -19,7 +19,7 @@ tutti_result_t tutti_coll_reduce_ring(tutti_sched_t *s, const tutti_coll_args_t 
         return TUTTI_SUCCESS;
     }
     int pos = tutti_pattern_mod(r - a->root, p);
-    tutti_sched_phase(s, 0);
+    tutti_sched_phase(s, a->chunk); /* the tuner's slice (0: the slot) */
     tutti_step_t *st = tutti_sched_step(s);
     st->src = a->sendbuf;
     st->bytes = bytes;

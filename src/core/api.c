@@ -85,7 +85,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
     size_t bytes = tutti_coll_bytes(a);
-    tutti_algo_t algo = tutti_algo_select(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes);
+    tutti_algo_t algo = tutti_algo_decide(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, &a->chunk, NULL, 0);
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
     if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {
@@ -111,7 +111,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     req->root = a->root;
     req->memtype = TUTTI_MEM_HOST;
     tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks,
-                     tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, a->count, a->root), comm->fingerprint);
+                     tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, a->count, a->root, a->chunk), comm->fingerprint);
     /* the first call of each (collective, size class): what was chosen and why */
     int cls = bytes ? 64 - __builtin_clzll((unsigned long long)bytes) : 0;
     if (cls > 63) cls = 63;

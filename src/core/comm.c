@@ -134,7 +134,8 @@ tutti_result_t tutti_comm_set_algorithms(tutti_comm_t comm, const char *spec)
     tutti_result_t r = tutti_comm_enter(comm, "tutti_comm_set_algorithms", 0);
     if (r != TUTTI_SUCCESS) return r;
     if (!spec || !spec[0]) spec = tutti_param_str(TUTTI_P_ALGO);
-    if (tutti_algo_config_load(&cfg, spec, tutti_param_size(TUTTI_P_SMALL_MSG_SIZE), tutti_param_str(TUTTI_P_TUNE_FILE),
+    if (tutti_algo_config_load(&cfg, spec, tutti_param_size(TUTTI_P_SMALL_MSG_SIZE),
+                               tutti_param_size(TUTTI_P_CHUNK_SIZE), tutti_param_str(TUTTI_P_TUNE_FILE),
                                err, sizeof(err)) != 0) {
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "tutti_comm_set_algorithms: %s", err);
     } else {
@@ -334,6 +335,7 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
     if (tutti_param_int(TUTTI_P_DUMP_SIGNAL)) tutti_recorder_install_signal();
     comm->dumped = tutti_recorder_dump_requests();
     if (tutti_algo_config_load(&comm->algo, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE),
+                               tutti_param_size(TUTTI_P_CHUNK_SIZE),
                                tutti_param_str(TUTTI_P_TUNE_FILE), err, errlen) != 0) {
         r = TUTTI_ERR_INVALID_ARGUMENT;
         goto fail;

@@ -5,9 +5,10 @@
 
 #include <stdio.h>
 
-static uint32_t tutti_fp_hash12(size_t count, int root)
+static uint32_t tutti_fp_hash12(size_t count, int root, size_t chunk)
 {
-    uint64_t h = (uint64_t)count * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uint32_t)root * 0xc2b2ae3d27d4eb4fULL;
+    uint64_t h = (uint64_t)count * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uint32_t)root * 0xc2b2ae3d27d4eb4fULL ^
+                 (uint64_t)chunk * 0x94d049bb133111ebULL;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 32;
@@ -15,13 +16,13 @@ static uint32_t tutti_fp_hash12(size_t count, int root)
 }
 
 uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op, tutti_algo_t algo,
-                           uint64_t seq, size_t count, int root)
+                           uint64_t seq, size_t count, int root, size_t chunk)
 {
     if (!tutti_coll_has_op(coll)) op = TUTTI_SUM;
     if (!tutti_coll_has_root(coll)) root = 0;
     if (coll == TUTTI_COLL_BARRIER) dt = TUTTI_UINT8;
     return ((uint32_t)coll & 7u) << 29 | ((uint32_t)dt & 15u) << 25 | ((uint32_t)op & 7u) << 22 |
-           ((uint32_t)algo & 3u) << 20 | ((uint32_t)seq & 0xffu) << 12 | tutti_fp_hash12(count, root);
+           ((uint32_t)algo & 3u) << 20 | ((uint32_t)seq & 0xffu) << 12 | tutti_fp_hash12(count, root, chunk);
 }
 
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len)
@@ -36,5 +37,5 @@ void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t le
     else snprintf(seqtxt, sizeof(seqtxt), "call number %u mod 256 (ours %u)", seq, myseq);
     snprintf(buf, len, "tutti_%s (%s%s%s, algorithm %s%s; %s)", tutti_coll_name(c), tutti_dtype_name(dt),
              tutti_coll_has_op(c) ? " " : "", tutti_coll_has_op(c) ? tutti_dtype_op_name(op) : "", tutti_algo_name(a),
-             (fp & 0xfffu) != (mine & 0xfffu) ? ", another count or root" : "", seqtxt);
+             (fp & 0xfffu) != (mine & 0xfffu) ? ", another count, root or slice size" : "", seqtxt);
 }

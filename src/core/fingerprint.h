@@ -8,7 +8,8 @@
  * deadlock or corrupted results.
  *
  *   bits 31..29 collective   28..25 datatype   24..22 op   21..20 algorithm
- *   bits 19..12 sequence number (low 8 bits)   11..0 hash of (count, root)
+ *   bits 19..12 sequence number (low 8 bits)   11..0 hash of (count, root,
+ *   pipelining slice: ranks that cut a message differently never agree)
  *
  * A fingerprint decodes back into words, so the error describes both sides.
  */
@@ -21,7 +22,7 @@
 #include <stdint.h>
 
 uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op, tutti_algo_t algo,
-                           uint64_t seq, size_t count, int root);
+                           uint64_t seq, size_t count, int root, size_t chunk);
 
 /* "tutti_broadcast #5 (float32, tree; count or root differ)" describing fp
  * against the local call `mine`. */

@@ -24,6 +24,7 @@ static tutti_result_t tutti_init_check_params(void)
     const char *e = tutti_param_error();
     if (e) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "bad environment: %s", e);
     if (tutti_algo_config_load(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE),
+                               tutti_param_size(TUTTI_P_CHUNK_SIZE),
                                tutti_param_str(TUTTI_P_TUNE_FILE), err,
                                 sizeof(err)) != 0)
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "bad environment: %s", err);

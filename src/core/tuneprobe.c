@@ -58,7 +58,7 @@ void tutti_comm_model_setup(tutti_comm_t comm)
     /* every rank must use the same: the transport of the first pair of
      * ranks on different nodes is what the same rule chose everywhere */
     tutti_comm_model_shape(comm, &ppn, &sockets, &oversub);
-    tutti_model_defaults(&comm->algo.model, net, ppn, sockets, oversub, tutti_param_size(TUTTI_P_SHM_SLOT_SIZE));
+    tutti_model_defaults(&comm->algo.model, net, ppn, sockets, oversub, comm->slice_max);
     tutti_model_intra(&comm->algo.model, intra, oversub);
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) comm->algo.model.on = 0; /* the user's threshold decides */

@@ -83,13 +83,21 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net
         for (int n = 0; n < t.nics; n++) printf("#   NIC %d: NUMA node %d, PCIe switch %d\n", n, t.nic_numa[n], t.nic_switch[n]);
     }
     if (tutti_algo_config_load(&cfg, tutti_param_str(TUTTI_P_ALGO), tutti_param_size(TUTTI_P_SMALL_MSG_SIZE),
+                               tutti_param_size(TUTTI_P_CHUNK_SIZE),
                                tutti_param_str(TUTTI_P_TUNE_FILE), err,
                                 sizeof(err)) != 0) {
         fprintf(stderr, "tutti-info: %s\n", err);
         return 1;
     }
     int p = nodes * ppn, from_env = 0;
-    tutti_model_defaults(&cfg.model, net, ppn, sockets, 1.0, tutti_param_size(TUTTI_P_SHM_SLOT_SIZE));
+    /* the slice every rank would agree on: the smallest slot of the
+     * transports the job uses (shm inside nodes, net between them) */
+    size_t slot = 0, netslot = strcmp(net, "ucx") == 0     ? tutti_param_size(TUTTI_P_UCX_SLOT_SIZE)
+                              : strcmp(net, "verbs") == 0 ? tutti_param_size(TUTTI_P_IB_SLOT_SIZE)
+                                                          : tutti_param_size(TUTTI_P_TCP_SLOT_SIZE);
+    if (ppn > 1) slot = tutti_param_size(TUTTI_P_SHM_SLOT_SIZE);
+    if (nodes > 1 && (!slot || netslot < slot)) slot = netslot;
+    tutti_model_defaults(&cfg.model, net, ppn, sockets, 1.0, slot);
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) cfg.model.on = 0;
     printf("# Algorithms for %d node(s) x %d rank(s) = %d ranks, %d socket(s) per node, %s between nodes "
@@ -101,7 +109,8 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net
         for (int h = 0; h < TUTTI_NUM_HOPS; h++)
             printf("#   %-12s alpha %6.2f us  %6.2f GB/s\n", hop[h], cfg.model.hop[h].alpha * 1e6,
                    1e-9 / cfg.model.hop[h].beta);
-        printf("#   reduction   %6.2f GB/s; pipelining chunk %zu B\n", 1e-9 / cfg.model.gamma, cfg.model.chunk);
+        printf("#   reduction   %6.2f GB/s; pipelining slices up to %zu B (the slot; \"ring/16K\": 16 KiB slices)\n",
+               1e-9 / cfg.model.gamma, cfg.model.chunk);
     }
     tutti_algo_table(&cfg, p, nodes, table, sizeof(table));
     printf("%s\n# Why, by call size\n", table);

@@ -79,12 +79,13 @@ static double tutti_log2c(int p)
     return d;
 }
 
-/* Flat algorithms on p ranks over one hop class. */
-static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, int p, tutti_hop_cost_t h)
+/* Flat algorithms on p ranks over one hop class, pipelined in slices of
+ * `chunk` bytes where the algorithm pipelines (tutti_model_pipelined). */
+static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, int p, tutti_hop_cost_t h, double chunk)
 {
     double al = h.alpha, be = h.beta, ga = m->gamma, lg = tutti_log2c(p);
-    double s = n < (double)m->chunk ? n : (double)m->chunk; /* a pipelined slice */
-    double k = n > 0 ? ceil(n / (double)m->chunk) : 1;       /* slices */
+    double s = n < chunk ? n : chunk;        /* a pipelined slice */
+    double k = n > 0 ? ceil(n / chunk) : 1; /* slices */
     int pow2 = (p & (p - 1)) == 0;
     if (p <= 1) return 0;
     switch (c) {
@@ -93,15 +94,19 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
         if (a == TUTTI_ALGO_RING) return 2 * (p - 1) * al + 2.0 * (p - 1) / p * n * be + (double)(p - 1) / p * n * ga;
         /* recursive doubling: log p exchanges of everything (+2 folding steps) */
         if (a == TUTTI_ALGO_RD) return (lg + (pow2 ? 0 : 2)) * (al + n * be) + lg * n * ga;
-        /* double binary tree: up and down, pipelined */
-        if (a == TUTTI_ALGO_TREE) return 2 * (lg + k - 1) * (al + s * be) + n * ga;
+        /* double binary tree, each tree half the data, up and down at once:
+         * 2 (depth + slices - 1) slice times; per slice an inner rank sends
+         * one up and two down in its tree and one up in the other */
+        if (a == TUTTI_ALGO_TREE) {
+            double hn = n / 2, hs = hn < chunk ? hn : chunk, hk = hn > 0 ? ceil(hn / chunk) : 1;
+            return 2 * (lg + hk - 1) * (al + 2 * hs * be) + n * ga;
+        }
         break;
     case TUTTI_COLL_BROADCAST:
         /* chain, pipelined: p-2+k slice times */
         if (a == TUTTI_ALGO_RING) return (p - 2 + k) * (al + s * be);
-        /* binary tree, pipelined: a slice goes to both children at once,
-         * so a node sends every byte twice */
-        if (a == TUTTI_ALGO_TREE) return (lg + k - 1) * al + (2 * n + (lg > 1 ? lg - 1 : 0) * s) * be;
+        /* binomial tree: the root sends every slice to its log p children */
+        if (a == TUTTI_ALGO_TREE) return lg * (k * al + n * be);
         break;
     case TUTTI_COLL_ALLGATHER: /* n: the whole result */
         if (a == TUTTI_ALGO_RING) return (p - 1) * (al + n / p * be);
@@ -111,8 +116,11 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
         if (a == TUTTI_ALGO_RING) return (p - 1) * (al + n / p * (be + ga));
         break;
     case TUTTI_COLL_REDUCE:
-        if (a == TUTTI_ALGO_RING) return 2 * (p - 1) * al + 2.0 * (p - 1) / p * n * be + (double)(p - 1) / p * n * ga;
-        if (a == TUTTI_ALGO_TREE) return lg * (al + n * (be + ga));
+        /* chain toward the root, pipelined, each rank adding its slice */
+        if (a == TUTTI_ALGO_RING) return (p - 2 + k) * (al + s * (be + ga));
+        /* binomial tree: the root takes every slice from its log p children,
+         * and the last slice climbs the tree after it */
+        if (a == TUTTI_ALGO_TREE) return lg * (k * al + n * (be + ga)) + (lg - 1) * (al + s * (be + ga));
         break;
     case TUTTI_COLL_BARRIER:
         if (a == TUTTI_ALGO_DISSEMINATION) return lg * al;
@@ -122,22 +130,34 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
 }
 
 /* The best flat time of collective c among the algorithms that build it. */
-static double tutti_model_best_flat(const tutti_model_t *m, int c, double n, int p, tutti_hop_cost_t h)
+static double tutti_model_best_flat(const tutti_model_t *m, int c, double n, int p, tutti_hop_cost_t h, double chunk)
 {
     double best = -1;
     for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
         if (a == TUTTI_ALGO_HIER) continue;
-        double t = tutti_model_flat(m, c, a, n, p, h);
+        double t = tutti_model_flat(m, c, a, n, p, h, chunk);
         if (t >= 0 && (best < 0 || t < best)) best = t;
     }
     return best < 0 ? 0 : best;
 }
 
-double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes)
+int tutti_model_pipelined(int c, int a)
+{
+    switch (c) {
+    case TUTTI_COLL_ALLREDUCE: return a == TUTTI_ALGO_TREE || a == TUTTI_ALGO_HIER;
+    case TUTTI_COLL_BROADCAST: return a == TUTTI_ALGO_RING || a == TUTTI_ALGO_TREE || a == TUTTI_ALGO_HIER;
+    case TUTTI_COLL_REDUCE: return a == TUTTI_ALGO_RING || a == TUTTI_ALGO_TREE;
+    }
+    return 0;
+}
+
+double tutti_model_time_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, size_t chunk)
 {
     double n = bytes ? (double)bytes : 1; /* an empty call still sends its messages */
+    double ck = (double)(chunk ? chunk : m->chunk);
+    if (ck < 1) ck = 1;
     if (nnodes < 1) nnodes = 1;
-    if (a != TUTTI_ALGO_HIER) return tutti_model_flat(m, c, a, n, nranks, m->hop[tutti_model_flat_hop(m, nnodes)]);
+    if (a != TUTTI_ALGO_HIER) return tutti_model_flat(m, c, a, n, nranks, m->hop[tutti_model_flat_hop(m, nnodes)], ck);
     /* hierarchical: inside each node (its own hops), then one leader per
      * node over the network, then inside the node again */
     if (nnodes <= 1 || nnodes >= nranks) return -1;
@@ -145,16 +165,41 @@ double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int 
     tutti_hop_cost_t in = m->hop[m->sockets > 1 ? TUTTI_HOP_SOCKETS : TUTTI_HOP_SOCKET], net = m->hop[TUTTI_HOP_NODES];
     switch (c) {
     case TUTTI_COLL_ALLREDUCE:
-        return tutti_model_best_flat(m, TUTTI_COLL_REDUCE, n, ppn, in) +
-               tutti_model_best_flat(m, TUTTI_COLL_ALLREDUCE, n, nnodes, net) +
-               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+        return tutti_model_best_flat(m, TUTTI_COLL_REDUCE, n, ppn, in, ck) +
+               tutti_model_best_flat(m, TUTTI_COLL_ALLREDUCE, n, nnodes, net, ck) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in, ck);
     case TUTTI_COLL_BROADCAST:
-        return tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, nnodes, net) +
-               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+        return tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, nnodes, net, ck) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in, ck);
     case TUTTI_COLL_ALLGATHER: /* gather to the leader, all-gather of node blocks, broadcast of everything */
         return (ppn - 1) * (in.alpha + n / nranks * in.beta) +
-               tutti_model_best_flat(m, TUTTI_COLL_ALLGATHER, n, nnodes, net) +
-               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in);
+               tutti_model_best_flat(m, TUTTI_COLL_ALLGATHER, n, nnodes, net, ck) +
+               tutti_model_best_flat(m, TUTTI_COLL_BROADCAST, n, ppn, in, ck);
     }
     return -1;
+}
+
+double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes)
+{
+    return tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, m->chunk);
+}
+
+/* Pipelining trades a latency per slice against the time a slice takes to
+ * fill the pipeline: for a chain, (p-2+n/s)(alpha + s beta) is least near
+ * s = sqrt(n alpha / ((p-2) beta)).  Rather than each formula's optimum,
+ * every power of two from TUTTI_MODEL_MIN_CHUNK to the slot is tried. */
+size_t tutti_model_best_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, double *t)
+{
+    size_t best = m->chunk;
+    double tb = tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, best);
+    if (tutti_model_pipelined(c, a) && tb >= 0)
+        for (size_t ck = m->chunk / 2; ck >= TUTTI_MODEL_MIN_CHUNK; ck /= 2) {
+            double tc = tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, ck);
+            if (tc >= 0 && tc < tb * 0.999) { /* ties to the larger slice: fewer messages */
+                tb = tc;
+                best = ck;
+            }
+        }
+    if (t) *t = tb;
+    return best;
 }

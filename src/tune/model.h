@@ -30,7 +30,7 @@ typedef struct tutti_model {
     int on;                               /* 0: the size threshold decides */
     tutti_hop_cost_t hop[TUTTI_NUM_HOPS];
     double gamma;                         /* seconds per byte reduced */
-    size_t chunk;                         /* pipelining slice (the transports' slot) */
+    size_t chunk;                         /* largest pipelining slice (the slot every rank agreed on) */
     int ppn;                              /* ranks on the fullest node */
     int sockets;                          /* sockets one node's ranks span (1 or more) */
     char source[96];                      /* where the numbers came from, for explanations */
@@ -43,9 +43,21 @@ void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int socket
 /* Hops inside a node over another transport than shm (TUTTI_TRANSPORTS
  * without shm): they cost what that transport costs. */
 void tutti_model_intra(tutti_model_t *m, const char *intra, double oversub);
+/* The smallest pipelining slice the tuner considers. */
+#define TUTTI_MODEL_MIN_CHUNK 4096
+
 /* Seconds one call of `bytes` takes with algorithm a (collective c) on
- * nranks ranks over nnodes nodes; a negative value: not applicable. */
+ * nranks ranks over nnodes nodes, pipelined in slices of m->chunk (the
+ * _chunk form: of `chunk`); a negative value: not applicable. */
 double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes);
+double tutti_model_time_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, size_t chunk);
+/* Whether algorithm a of collective c pipelines in slices (the chunk
+ * size changes its time). */
+int tutti_model_pipelined(int c, int a);
+/* The pipelining slice (a power of two from TUTTI_MODEL_MIN_CHUNK to
+ * m->chunk) the model finds fastest for this call, and its time in *t
+ * (may be NULL).  m->chunk for algorithms that do not pipeline. */
+size_t tutti_model_best_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, double *t);
 /* The hop class flat algorithms are timed on. */
 tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes);
 /* Replaces the flat hop's constants with calibrated ones (probe). */

@@ -59,6 +59,11 @@ typedef enum {
       "algorithm, call number) every message carries, so mismatched calls "   \
       "fail with TUTTI_ERR_MISMATCH instead of hanging.  0 only to measure "   \
       "its cost.")                                                             \
+    X(CHUNK_SIZE, SIZE, "0", 0, (double)(1ULL << 30),                          \
+      "Pipelining slice of the algorithms that pipeline (chain and tree "      \
+      "broadcast and reduce, tree all-reduce, hierarchical): a power of two "  \
+      "from 4K, capped by the transports' slot.  0: the tuner chooses per "    \
+      "size (the cost model).  Must be the same on every rank.")               \
     X(SMALL_MSG_SIZE, SIZE, "32K", 0, (double)(1ULL << 40),                    \
       "Messages of at most this many bytes use the latency-optimised "         \
       "algorithm (tree, recursive doubling) when no algorithm is forced.")     \

@@ -3,7 +3,9 @@
 # The cost model under mpirun, 4 ranks (TAP): with TUTTI_TUNE_PROBE=1 every
 # collective still gives the right results (test_coll --quick), rank 0 logs
 # the calibration and its decisions name the probed model with every
-# candidate's time; every rank logged the same decision table.
+# candidate's time and the slice it chose for pipelined calls; every rank
+# logged the same decision table.  With TUTTI_CHUNK_SIZE=4K every
+# collective is still right.
 B="${top_builddir:-.}"
 S="${top_srcdir:-.}"
 if [ -z "$MPIRUN" ] || ! command -v "$MPIRUN" >/dev/null 2>&1; then
@@ -40,4 +42,15 @@ first=$1
 for f in "$@"; do cmp -s "$first" "$f" || ok=0; done
 tap $ok "all $# ranks made the same decisions for the same reasons ($(wc -l <"$first") explained)" \
     "$(diff "$first" "$2" | head -10)"
+ok=0
+grep -q "of [0-9]* B: [a-z]* .*slices of [0-9]*K (model)" "$dir/all" && ok=1
+tap $ok "pipelined calls say which slice the model chose" "$(grep "slices of" "$dir/all" | head -3)"
+# every pipelined algorithm cut in the smallest slices the tuner allows
+TUTTI_CHUNK_SIZE=4K "$S/tests/mpi/run.sh" 4 -x TUTTI_CHUNK_SIZE "$B/tests/mpi/test_coll" --quick --big 100003 \
+    >"$dir/out4k" 2>&1
+ok=1
+grep -q "^not ok" "$dir/out4k" && ok=0
+grep -q "^1\.\." "$dir/out4k" || ok=0
+tap $ok "TUTTI_CHUNK_SIZE=4K: every collective right on 4 ranks ($(grep -c '^ok' "$dir/out4k") cases)" \
+    "$(grep -v '^ok' "$dir/out4k" | head -20)"
 tap_end

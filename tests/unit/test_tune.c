@@ -138,10 +138,76 @@ static void test_tables(void)
            "model off (TUTTI_SMALL_MSG_SIZE set): the threshold decides");
 }
 
+/* The pipelining slice: chosen per size class by the model, shown in the
+ * table, overridden by TUTTI_CHUNK_SIZE and by a rule's "chunk". */
+static void test_chunks(void)
+{
+    tutti_algo_config_t cfg;
+    char t[2048], why[512], err[256];
+    size_t c1 = 1, c2 = 1, c3 = 1;
+    tutti_model_t m;
+    tutti_model_defaults(&m, "tcp", 1, 1, 1, 262144);
+    /* a chain over 8 nodes: slices grow with the message (about sqrt(n)) */
+    size_t small = tutti_model_best_chunk(&m, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 8, NULL);
+    size_t big = tutti_model_best_chunk(&m, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 256 << 20, 8, 8, NULL);
+    tap_ok(small >= TUTTI_MODEL_MIN_CHUNK && small < big && big == 262144 && (small & (small - 1)) == 0,
+           "chain broadcast on 8 nodes: %zu B slices for 512 KiB, the whole slot (%zu B) for 256 MiB", small, big);
+    double tsmall, tslot = tutti_model_time_chunk(&m, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 8, 262144);
+    (void)tutti_model_best_chunk(&m, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 8, &tsmall);
+    tap_ok(tsmall < 0.8 * tslot, "and the model expects them to pay: %.0f us instead of %.0f us", tsmall * 1e6,
+           tslot * 1e6);
+    tap_ok(!tutti_model_pipelined(TUTTI_COLL_ALLREDUCE, TUTTI_ALGO_RING) &&
+               tutti_model_best_chunk(&m, TUTTI_COLL_ALLREDUCE, TUTTI_ALGO_RING, 1 << 20, 8, 8, NULL) == 262144,
+           "an algorithm that does not pipeline keeps the slot");
+    config(&cfg, "", "tcp", 1, 1, 1);
+    cfg.model.chunk = 262144;
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 512 << 10, 8, 8, &c1, why, sizeof(why));
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, (512 << 10) + 4000, 8, 8, &c2, NULL, 0);
+    tutti_algo_decide(&cfg, TUTTI_COLL_ALLREDUCE, 64 << 20, 8, 8, &c3, NULL, 0);
+    tap_ok(c1 == small && c2 == c1 && c3 == 0 && strstr(why, "slices of"),
+           "decide: one slice per size class, none for the ring all-reduce; %s", why);
+    table(&cfg, 8, 8, t, sizeof(t));
+    tap_ok(strstr(t, "ring/") != NULL && strstr(t, "ring/256K") != NULL, "the table shows the slices: %s", t);
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 100, 8, 8, &c1, NULL, 0);
+    tap_ok(c1 == 0, "a call of one slice gets none");
+    /* overrides */
+    tap_ok(tutti_algo_config_load(&cfg, "", 32768, 16384, "", err, sizeof(err)) == 0, "TUTTI_CHUNK_SIZE=16K loads");
+    tutti_model_defaults(&cfg.model, "tcp", 1, 1, 1, 262144);
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 64 << 20, 8, 8, &c1, why, sizeof(why));
+    tap_ok(c1 == 16384 && strstr(why, "TUTTI_CHUNK_SIZE"), "TUTTI_CHUNK_SIZE fixes the slice and says so: %s", why);
+    tap_ok(tutti_algo_config_load(&cfg, "", 32768, 12288, "", err, sizeof(err)) != 0 && strstr(err, "TUTTI_CHUNK_SIZE=12288"),
+           "a slice that is not a power of two fails: %s", err);
+    tap_ok(tutti_algo_config_load(&cfg, "", 32768, 1024, "", err, sizeof(err)) != 0, "so does one under 4K");
+    const char *rules = "{\"version\": 1, \"rules\": [{\"collective\": \"broadcast\", \"algorithm\": \"ring\", "
+                        "\"min_bytes\": \"1M\", \"chunk\": \"32K\"}]}";
+    tutti_algo_config_parse(&cfg, "", 32768, err, sizeof(err));
+    tutti_model_defaults(&cfg.model, "tcp", 1, 1, 1, 262144);
+    tap_ok(tutti_rules_parse(&cfg, rules, strlen(rules), err, sizeof(err)) == 0 && cfg.rules[0].chunk == 32768,
+           "a rule may carry \"chunk\"");
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 64 << 20, 8, 8, &c1, why, sizeof(why));
+    tap_ok(c1 == 32768 && strstr(why, "given with the algorithm"), "and the rule's slice wins: %s", why);
+    tap_ok(tutti_algo_config_parse(&cfg, "broadcast:tree@0-64K,ring/8K@64K-max", 32768, err, sizeof(err)) == 0,
+           "TUTTI_ALGO takes a slice with a range's algorithm");
+    tutti_model_defaults(&cfg.model, "tcp", 1, 1, 1, 262144);
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 64 << 20, 8, 8, &c1, why, sizeof(why));
+    tutti_algo_decide(&cfg, TUTTI_COLL_BROADCAST, 8 << 10, 8, 8, &c2, NULL, 0);
+    tap_ok(c1 == 8192 && c2 == 0, "and uses it for that range only: %s", why);
+    tutti_algo_table(&cfg, 8, 8, t, sizeof(t));
+    tap_ok(strstr(t, "broadcast: 0-64K tree, 64K-max ring/8K") != NULL, "the table shows it");
+    tap_ok(tutti_algo_config_parse(&cfg, "broadcast:ring/6K@0-max", 32768, err, sizeof(err)) != 0 &&
+               strstr(err, "bad slice '6K'"),
+           "a bad slice names the token: %s", err);
+    const char *bad = "{\"version\": 1, \"rules\": [{\"collective\": \"broadcast\", \"algorithm\": \"ring\", "
+                      "\"chunk\": 5000}]}";
+    tap_ok(tutti_rules_parse(&cfg, bad, strlen(bad), err, sizeof(err)) != 0 && strstr(err, "power of two"),
+           "a rule's bad chunk is named: %s", err);
+}
+
 int main(void)
 {
     test_constants();
     test_formulas();
     test_tables();
+    test_chunks();
     return tap_done();
 }
