@@ -339,6 +339,11 @@ TUTTI_EXPORT const char *tutti_op_name(tutti_op_t op);
  * Returns NULL for an unknown collective or a bad comm. */
 TUTTI_EXPORT const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t bytes);
 
+/* The pipelining slice that algorithm cuts such a call into (the tuner's,
+ * TUTTI_CHUNK_SIZE or the one TUTTI_ALGO gives), in bytes; 0 when it does
+ * not pipeline or the call is one slice, or for a bad argument. */
+TUTTI_EXPORT size_t tutti_comm_algorithm_slice(tutti_comm_t comm, const char *coll, size_t bytes);
+
 /* One line describing the communicator: ranks, nodes, transports and how
  * many peers each serves, e.g. "4 ranks on 1 node (vm); transports: shm (3
  * peers)".  Truncated to len. */

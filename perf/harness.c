@@ -6,6 +6,7 @@
  *   -I 1         per-iteration times: min, median, p99 (max over ranks)
  *   --cache-cold rotate through buffers larger than the last-level cache
  *   --sweep      every algorithm at every size, fastest marked
+ *   --slices     the tuner's algorithm with every pipelining slice
  *   -J file      JSON with the table's fields
  * Launch with mpirun; see perf/README.md.
  */
@@ -35,7 +36,7 @@ typedef struct {
     int all_dt, all_op, all_root, dt, op, root;
     double timeout;
     const char *json;
-    int mpi, sweep, cold;
+    int mpi, sweep, cold, slices;
 } opts_t;
 
 static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce"};
@@ -87,7 +88,9 @@ static void usage(void)
             "  -J, --output_file F     write the results as JSON to F\n"
             "      --mpi               also run MPI on the same ranks, sizes and buffers; show the ratio\n"
             "      --cache-cold        rotate through buffers larger than the last-level cache\n"
-            "      --sweep             run every algorithm at every size and mark the fastest\n",
+            "      --sweep             run every algorithm at every size and mark the fastest\n"
+            "      --slices            run the tuner's algorithm at every size with every pipelining slice\n"
+            "                          (4K .. 256K) and compare the tuner's slice with the fastest\n",
             bench_name);
 }
 
@@ -120,6 +123,7 @@ static int parse_opts(int argc, char **argv, opts_t *o)
 #define IS(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
         if (IS("--mpi", "--mpi")) { o->mpi = 1; continue; }
         if (IS("--sweep", "--sweep")) { o->sweep = 1; continue; }
+        if (IS("--slices", "--slices")) { o->sweep = o->slices = 1; continue; }
         if (IS("--cache-cold", "--cache-cold")) { o->cold = 1; continue; }
         if (IS("-h", "--help")) { usage(); return -1; }
         if (!v) { if (me == 0) fprintf(stderr, "%s: %s needs a value\n", bench_name, a); return -1; }
@@ -622,6 +626,54 @@ static void sweep_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int 
     }
 }
 
+/* The tuner's algorithm at this size with every slice from 4K up to the
+ * message (256K at most; the transports' slot caps what they cut), and
+ * with the tuner's own slice; the fastest is marked with '*'. */
+static void slices_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int op, int root, int *within, int *rows)
+{
+    enum { NS = 7 };
+    size_t es = tutti_datatype_size((tutti_datatype_t)dt);
+    size_t count = perf_count(coll, bytes, es, np);
+    size_t realbytes = count * es;
+    char algo[16];
+    snprintf(algo, sizeof(algo), "%s", tutti_comm_algorithm(comm, coll_api_name[coll], realbytes));
+    size_t tuned = tutti_comm_algorithm_slice(comm, coll_api_name[coll], realbytes);
+    double times[NS + 1] = {0};
+    size_t ck[NS];
+    int n = 0, best = 0;
+    for (size_t c = 4096; n < NS && c < realbytes; c *= 2) ck[n++] = c;
+    if (n == 0) return; /* one slice whatever the setting */
+    for (int k = 0; k <= n; k++) {
+        char spec[96];
+        if (k < n) snprintf(spec, sizeof(spec), "%s:%s/%zuK@0-max", coll_api_name[coll], algo, ck[k] >> 10);
+        tutti_comm_set_algorithms(comm, k < n ? spec : NULL);
+        result_t r;
+        memset(&r, 0, sizeof(r));
+        time_calls(o, pool, count, es, 0, 0, dt, op, root, &r);
+        times[k] = r.time;
+        if (k < n && times[k] < times[best]) best = k;
+    }
+    tutti_comm_set_algorithms(comm, NULL);
+    double ratio = times[n] / times[best];
+    if (ratio <= 1.10) (*within)++;
+    (*rows)++;
+    if (me != 0) return;
+    char b1[32];
+    printf("%12zu  %12zu  %8s  %6s  %-5s", realbytes, count, dt_names[dt], has_op() ? op_names[op] : "none", algo);
+    for (int k = 0; k < n; k++)
+        printf("  %c%4zuK %9s", k == best ? '*' : ' ', ck[k] >> 10, perf_fmt(times[k], 9, b1, sizeof(b1)));
+    printf("   tuner: %zuK %9s %5.2fx of best%s\n", tuned >> 10, perf_fmt(times[n], 9, b1, sizeof(b1)), ratio,
+           ratio <= 1.10 ? "" : "  <-- more than 10% off");
+    fflush(stdout);
+    if (json) {
+        fprintf(json, "%s\n    {\"size\": %zu, \"count\": %zu, \"type\": \"%s\", \"algorithm\": \"%s\", \"times\": {",
+                json_rows++ ? "," : "", realbytes, count, dt_names[dt], algo);
+        for (int k = 0; k < n; k++) fprintf(json, "%s\"%zuK\": %.3f", k ? ", " : "", ck[k] >> 10, times[k]);
+        fprintf(json, ", \"tuner\": %.3f}, \"fastest\": \"%zuK\", \"chosen\": \"%zuK\", \"chosen_over_fastest\": %.4f}",
+                times[n], ck[best] >> 10, tuned >> 10, ratio);
+    }
+}
+
 int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
 {
     opts_t o;
@@ -688,7 +740,8 @@ int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
         for (int op = op0; op <= op1; op++)
             for (int root = rt0; root <= rt1; root++)
                 for (size_t sz = o.minbytes; sz <= o.maxbytes;) {
-                    if (o.sweep) sweep_size(&o, &pool, sz, dt, op, root, &within, &rows);
+                    if (o.slices) slices_size(&o, &pool, sz, dt, op, root, &within, &rows);
+                    else if (o.sweep) sweep_size(&o, &pool, sz, dt, op, root, &within, &rows);
                     else run_size(&o, &pool, sz, dt, op, root, &busbw_sum, &rows, &oob, &any_wrong);
                     done_rows++;
                     double t = now_us();
@@ -705,7 +758,8 @@ int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
                 }
     if (me == 0) {
         if (o.sweep) {
-            printf("# Sizes where tutti's pick is within 10%% of the fastest algorithm: %d of %d\n", within, rows);
+            printf("# Sizes where tutti's pick is within 10%% of the fastest %s: %d of %d\n",
+                   o.slices ? "slice" : "algorithm", within, rows);
         } else {
             printf("# Out of bounds values : %ld %s\n", oob, oob ? "FAILED" : "OK");
             printf("# Avg bus bandwidth    : %g \n", rows ? busbw_sum / rows : 0.0);

@@ -330,6 +330,17 @@ const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t byt
     return name;
 }
 
+size_t tutti_comm_algorithm_slice(tutti_comm_t comm, const char *coll, size_t bytes)
+{
+    if (!coll || tutti_comm_enter(comm, "tutti_comm_algorithm_slice", TUTTI_ENTER_ALLOW_BROKEN) != TUTTI_SUCCESS)
+        return 0;
+    int c = tutti_coll_from_name(coll);
+    size_t ck = 0;
+    if (c >= 0) (void)tutti_algo_decide(&comm->algo, (tutti_coll_t)c, bytes, comm->nranks, comm->nnodes, &ck, NULL, 0);
+    tutti_comm_leave(comm);
+    return ck;
+}
+
 uint64_t tutti_comm_transport_bytes(tutti_comm_t comm, const char *name)
 {
     if (!name || tutti_comm_enter(comm, "tutti_comm_transport_bytes", TUTTI_ENTER_ALLOW_BROKEN) != TUTTI_SUCCESS) return 0;
