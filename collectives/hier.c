@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Hierarchical collectives: inside a node over shared memory, between nodes
- * among one representative per node (the node's lowest rank, its "leader"),
- * over the network.
+ * among one representative per node (its "leader": the node's first rank in
+ * the topology order, which starts each node next to a NIC; the lowest rank
+ * without one), over the network.
  *
  *   all-reduce            node 0: r0 r1 r2      node 1: r3 r4 r5
  *     1 reduce to leader       r1,r2 -> r0            r4,r5 -> r3
@@ -41,8 +42,9 @@ static void tutti_hier_free(tutti_hier_t *h)
     free(h->reps);
 }
 
-/* Groups of a job shape; reps[n] is node n's lowest rank, except that the
- * node of `rep_rank` (if >= 0) is represented by it. */
+/* Groups of a job shape, in topology order (a->ring_order; rank order
+ * without): reps[n] is node n's first rank, except that the node of
+ * `rep_rank` (if >= 0) is represented by it; local[0] is my node's. */
 static int tutti_hier_groups(tutti_hier_t *h, const tutti_coll_args_t *a, int rep_rank)
 {
     int p = a->nranks, nn = a->node_of_rank ? a->nnodes : 1;
@@ -53,7 +55,8 @@ static int tutti_hier_groups(tutti_hier_t *h, const tutti_coll_args_t *a, int re
     if (!h->local || !h->reps) return -1;
     for (int n = 0; n < nn; n++) h->reps[n] = -1;
     h->my_node = a->node_of_rank ? a->node_of_rank[a->rank] : 0;
-    for (int q = 0; q < p; q++) {
+    for (int i = 0; i < p; i++) {
+        int q = a->ring_order ? a->ring_order[i] : i;
         int n = a->node_of_rank ? a->node_of_rank[q] : 0;
         if (n < 0 || n >= nn) return -1;
         if (h->reps[n] < 0) h->reps[n] = q;

@@ -7,6 +7,7 @@
 #define TUTTI_PATTERNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TUTTI_PATTERN_MAX_CHILDREN 32
 
@@ -22,6 +23,13 @@ static inline int tutti_pattern_mod(int a, int p) { return ((a % p) + p) % p; }
  * all zero.  Pure: every rank computes the same order. */
 void tutti_pattern_topo_order(int p, const int *node, const int *package, const int *numa, int *order);
 /* How many neighbours around the ring differ in key[] (node, package). */
+/* Turns each node's run of a topology order so that the ring enters and
+ * leaves the node on the NUMA nodes / sockets nearest its NICs (order.c);
+ * nic_numas[r] / nic_packages[r]: bit per NUMA node / package of rank r's
+ * node that holds a NIC (0: none known).  Nothing changes on one node.
+ * Pure: every rank computes the same. */
+void tutti_pattern_nic_turn(int p, const int *node, const int *package, const int *numa, const uint64_t *nic_numas,
+                            const uint64_t *nic_packages, int *order);
 int tutti_pattern_ring_crossings(int p, const int *order, const int *key);
 
 /* ---- segments ------------------------------------------------------------

@@ -359,6 +359,10 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
             mine.my_numa = (int16_t)t.my_numa;
             mine.gpus = (int16_t)t.gpus;
             mine.nics = (int16_t)t.nics;
+            for (int k = 0; k < t.nics; k++) {
+                if (t.nic_numa[k] >= 0 && t.nic_numa[k] < 64) mine.nic_numas |= 1ull << t.nic_numa[k];
+                if (t.nic_package[k] >= 0 && t.nic_package[k] < 64) mine.nic_packages |= 1ull << t.nic_package[k];
+            }
         }
     }
     r = tutti_bootstrap_allgather(boot, &mine, comm->info, sizeof(mine));

@@ -63,6 +63,7 @@ typedef struct {
     /* the topology this rank sees (src/topo): the job's view is the table
      * of these, the same on every rank */
     int16_t topo_ok, packages, numa_nodes, my_package, my_numa, gpus, nics, pad2;
+    uint64_t nic_numas, nic_packages; /* bit per NUMA node / package of this node with a NIC */
     uint64_t cpus[16]; /* CPUs this process may run on (first 1024) */
 } tutti_rank_info_t;
 

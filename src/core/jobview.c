@@ -39,9 +39,17 @@ void tutti_comm_job_view(tutti_comm_t comm)
         n += snprintf(view + n, sizeof(view) - (size_t)n, " %s (%d, on %d of %d socket%s, %d GPU, %d NIC)",
                       comm->info[first].host, cnt, sockets, comm->info[first].packages, comm->info[first].packages == 1 ? "" : "s",
                       comm->info[first].gpus, comm->info[first].nics);
-        size_t l = strlen(leaders);
-        snprintf(leaders + l, sizeof(leaders) - l, "%s%d", node ? "," : "", first);
     }
+    /* the hierarchical leaders: each node's first rank in the ring order
+     * (collectives/hier.c), by node index */
+    for (int node = 0; node < comm->nnodes; node++)
+        for (int i = 0; i < comm->nranks; i++) {
+            int q = comm->ring_order ? comm->ring_order[i] : i;
+            if (comm->node_of_rank[q] != node) continue;
+            size_t l = strlen(leaders);
+            snprintf(leaders + l, sizeof(leaders) - l, "%s%d", node ? "," : "", q);
+            break;
+        }
     char ring[256] = "rank order";
     if (comm->ring_order) {
         ring[0] = '\0';
@@ -101,19 +109,28 @@ tutti_result_t tutti_comm_ring_order(tutti_comm_t comm)
     int p = comm->nranks, same = 1;
     if (p < 1) return TUTTI_ERR_INTERNAL;
     int *order = calloc((size_t)p, sizeof(int)), *pk = calloc((size_t)p, sizeof(int)), *nm = calloc((size_t)p, sizeof(int));
-    if (!order || !pk || !nm) {
+    uint64_t *nn = calloc((size_t)p, sizeof(uint64_t)), *np = calloc((size_t)p, sizeof(uint64_t));
+    if (!order || !pk || !nm || !nn || !np) {
         free(order);
         free(pk);
         free(nm);
+        free(nn);
+        free(np);
         return TUTTI_ERR_NO_MEMORY;
     }
     for (int q = 0; q < p; q++) {
         pk[q] = comm->info[q].my_package;
         nm[q] = comm->info[q].my_numa;
+        nn[q] = comm->info[q].nic_numas;
+        np[q] = comm->info[q].nic_packages;
     }
     tutti_pattern_topo_order(p, comm->node_of_rank, pk, nm, order);
+    /* enter and leave each node next to its NICs */
+    tutti_pattern_nic_turn(p, comm->node_of_rank, pk, nm, nn, np, order);
     free(pk);
     free(nm);
+    free(nn);
+    free(np);
     for (int i = 0; i < p; i++) same &= order[i] == i;
     if (same) {
         free(order);

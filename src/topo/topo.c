@@ -72,6 +72,14 @@ static int tutti_topo_io_numa(hwloc_topology_t topo, hwloc_obj_t dev)
     return -1;
 }
 
+/* Logical index of the package above an I/O object; -1 unknown. */
+static int tutti_topo_io_package(hwloc_topology_t topo, hwloc_obj_t dev)
+{
+    hwloc_obj_t anc = hwloc_get_non_io_ancestor_obj(topo, dev);
+    if (anc && anc->type != HWLOC_OBJ_PACKAGE) anc = hwloc_get_ancestor_obj_by_type(topo, HWLOC_OBJ_PACKAGE, anc);
+    return anc && anc->type == HWLOC_OBJ_PACKAGE ? (int)anc->logical_index : -1;
+}
+
 /* Index (among PCI-to-PCI bridges) of the switch above a device; -1 when
  * it hangs off a host bridge directly. */
 static int tutti_topo_io_switch(hwloc_topology_t topo, hwloc_obj_t dev)
@@ -136,6 +144,7 @@ static void tutti_topo_fill(hwloc_topology_t topo, tutti_topo_local_t *t)
         } else if (nic && t->nics < TUTTI_TOPO_MAX_DEVS) {
             t->nic_numa[t->nics] = tutti_topo_io_numa(topo, d);
             t->nic_switch[t->nics] = tutti_topo_io_switch(topo, d);
+            t->nic_package[t->nics] = tutti_topo_io_package(topo, d);
             t->nics++;
         }
     }

@@ -27,6 +27,7 @@ typedef struct {
     int gpus, nics;              /* PCI GPUs (display/3D class), NICs (Ethernet, InfiniBand) */
     int gpu_numa[TUTTI_TOPO_MAX_DEVS], nic_numa[TUTTI_TOPO_MAX_DEVS]; /* NUMA node of each; -1 unknown */
     int gpu_switch[TUTTI_TOPO_MAX_DEVS], nic_switch[TUTTI_TOPO_MAX_DEVS]; /* PCI switch (bridge) index; -1 none */
+    int nic_package[TUTTI_TOPO_MAX_DEVS]; /* package each NIC hangs off; -1 unknown */
     char source[160];            /* "this machine", "XML file ...", "synthetic '...'" */
 } tutti_topo_local_t;
 

@@ -7,6 +7,8 @@
  * and a bad description fail with a message naming them; a dump loads back
  * with tutti's facts in it.
  */
+#include "coll.h"
+#include "patterns/patterns.h"
 #include "tap.h"
 #include "topo/topo.h"
 
@@ -22,6 +24,96 @@ static const char *fixture(const char *name)
     const char *top = getenv("top_srcdir");
     snprintf(path, sizeof(path), "%s/tests/topologies/%s", top ? top : ".", name);
     return path;
+}
+
+/* A job of `nn` nodes of the fixture's shape, 2 ranks per package, ranks
+ * dealt round-robin over the nodes; each rank's NICs from the fixture.
+ * Returns the topology order with and without the NIC turn. */
+#define NIC_MAXR 64
+static int nic_job(const char *xml, int nn, int *p, int *node, int *pk, int *order, int *plain)
+{
+    tutti_topo_local_t t;
+    char err[256];
+    if (tutti_topo_load_from(&t, fixture(xml), NULL, err, sizeof(err)) != 0) return -1;
+    uint64_t nnm = 0, npk = 0, nicn[NIC_MAXR], nicp[NIC_MAXR];
+    for (int k = 0; k < t.nics; k++) {
+        nnm |= 1ull << t.nic_numa[k];
+        npk |= 1ull << t.nic_package[k];
+    }
+    *p = nn * 2 * t.packages;
+    if (*p > NIC_MAXR) return -1;
+    for (int r = 0; r < *p; r++) {
+        node[r] = r % nn;
+        pk[r] = (r / nn) / 2; /* local index / 2: NUMA node = package in these fixtures */
+        nicn[r] = nnm;
+        nicp[r] = npk;
+    }
+    tutti_pattern_topo_order(*p, node, pk, pk, plain);
+    memcpy(order, plain, sizeof(int) * (size_t)*p);
+    tutti_pattern_nic_turn(*p, node, pk, pk, nicn, nicp, order);
+    return 0;
+}
+
+/* NIC-aware order: each node's run of the ring starts and ends on a socket
+ * with a NIC where one exists (patterns/order.c), the hierarchical leader
+ * is that first rank, and nothing moves where the order already does. */
+static void test_nic_order(void)
+{
+    int p, node[NIC_MAXR], pk[NIC_MAXR], order[NIC_MAXR], plain[NIC_MAXR];
+    int ok = nic_job("four-socket-nic2.xml", 2, &p, node, pk, order, plain) == 0;
+    tutti_topo_local_t t;
+    char err[256];
+    ok = ok && tutti_topo_load_from(&t, fixture("four-socket-nic2.xml"), NULL, err, sizeof(err)) == 0 && t.nics == 2 &&
+         t.nic_numa[0] == 1 && t.nic_numa[1] == 2 && t.nic_package[0] == 1 && t.nic_package[1] == 2;
+    tap_ok(ok, "4-socket box with NICs on sockets 1 and 2: the fixture says so");
+    /* ends of each node's run */
+    int ends_plain = 0, ends_nic = 0, cross_plain = 0, cross_nic = 0;
+    for (int i = 0; ok && i < p; i++) {
+        int prev = (i + p - 1) % p, next = (i + 1) % p;
+        int entry = node[order[prev]] != node[order[i]], exit_ = node[order[next]] != node[order[i]];
+        if ((entry || exit_) && (pk[order[i]] == 1 || pk[order[i]] == 2)) ends_nic++;
+        if (!exit_ && pk[order[next]] != pk[order[i]]) cross_nic++;
+        entry = node[plain[prev]] != node[plain[i]];
+        exit_ = node[plain[next]] != node[plain[i]];
+        if ((entry || exit_) && (pk[plain[i]] == 1 || pk[plain[i]] == 2)) ends_plain++;
+        if (!exit_ && pk[plain[next]] != pk[plain[i]]) cross_plain++;
+    }
+    tap_ok(ok && ends_nic == 4 && ends_plain == 0 && cross_nic == cross_plain,
+           "2 nodes x 4 sockets: the ring enters and leaves both nodes on NIC sockets (%d of 4 ends; %d in socket "
+           "order) with the same %d socket changes inside the nodes",
+           ends_nic, ends_plain, cross_nic);
+    char txt[256] = "";
+    for (int i = 0; i < p; i++) snprintf(txt + strlen(txt), sizeof(txt) - strlen(txt), "%s%d", i ? "," : "", order[i]);
+    tap_diag("ring: %s", txt);
+    /* the hierarchical leader of each node is its first rank in that order */
+    int pos[NIC_MAXR], leaders_ok = ok;
+    for (int i = 0; i < p; i++) pos[order[i]] = i;
+    static float buf[1024];
+    for (int r = 0; r < p && leaders_ok; r++) {
+        tutti_coll_args_t a = {.coll = TUTTI_COLL_ALLREDUCE, .sendbuf = buf, .recvbuf = buf, .count = 256,
+                               .dtype = TUTTI_FLOAT32, .op = TUTTI_SUM, .rank = r, .nranks = p, .esize = 4,
+                               .node_of_rank = node, .nnodes = 2, .ring_order = order, .ring_pos = pos};
+        tutti_sched_t sc;
+        tutti_sched_init(&sc, 4096, 4, 2);
+        int offnode = 0;
+        if (tutti_coll_build(&sc, &a, TUTTI_ALGO_HIER) != TUTTI_SUCCESS) leaders_ok = 0;
+        tutti_sched_finish(&sc);
+        for (uint32_t i = 0; i < sc.nsteps; i++)
+            for (int k = 0; k < sc.steps[i].nsend; k++) offnode |= node[sc.steps[i].send[k]] != node[r];
+        int first = pos[r] == 0 || node[order[pos[r] - 1]] != node[r];
+        if (offnode != first || (offnode && pk[r] != 1 && pk[r] != 2)) leaders_ok = 0;
+        tutti_sched_free(&sc);
+    }
+    tap_ok(leaders_ok, "hierarchical all-reduce: only each node's first rank (on a NIC socket) talks to the other node");
+    /* NICs on every socket: the socket order already ends next to one */
+    ok = nic_job("gpu8-nic4.xml", 2, &p, node, pk, order, plain) == 0 &&
+         memcmp(order, plain, sizeof(int) * (size_t)p) == 0;
+    tap_ok(ok, "8 GPUs + 4 NICs (NICs on both sockets): the order does not move");
+    ok = nic_job("four-socket-nic2.xml", 1, &p, node, pk, order, plain) == 0 &&
+         memcmp(order, plain, sizeof(int) * (size_t)p) == 0;
+    tap_ok(ok, "one node: the ring never leaves it, the order does not move");
+    ok = nic_job("four-socket.xml", 2, &p, node, pk, order, plain) == 0 && memcmp(order, plain, sizeof(int) * (size_t)p) == 0;
+    tap_ok(ok, "no NIC known: the order does not move");
 }
 
 int main(void)
@@ -68,6 +160,8 @@ int main(void)
     tap_ok(rc == 0 && t.is_thissystem && t.pus >= 1 && t.bound_pus >= 1 && t.my_package >= 0 && t.my_numa >= 0,
            "this machine: %d PUs, bound to %d, first on package %d NUMA %d", t.pus, t.bound_pus, t.my_package,
            t.my_numa);
+
+    test_nic_order();
 
     /* a dump loads back and carries tutti's facts */
     char dump[64];
