@@ -8,7 +8,9 @@
 #   - tutti over its verbs transport (TUTTI_TRANSPORTS=verbs) under the real
 #     mpirun: tests/mpi/test_coll --quick --big 100003 with 2, 3 and 4 ranks, and
 #     again with 2 ranks and single-copy sends (TUTTI_IB_ZCOPY_MIN=16K), and
-#     tests/mpi/test_kill with 3 ranks (a rank SIGKILLed mid-collective);
+#     tests/mpi/test_kill with 3 ranks (a rank SIGKILLed mid-collective), and
+#     test_coll with 2 ranks over two HCAs (rxe1 added on dummy1 for it):
+#     the ranks spread over rxe0 and rxe1, as the log must show;
 #     each an explicit SKIP when libtutti has no verbs transport
 # The TAP of each program is renumbered into this stream, its other output
 # becomes comments; a missing or short plan, a timeout or (where it
@@ -101,7 +103,7 @@ echo "# memlock limit: $(ulimit -l)"
 run_tap pingpong 1 "$B/tests/rxe/pingpong" -d rxe0
 
 # ---- tutti over verbs --------------------------------------------------------------
-cases="coll-np2 coll-np3 coll-np4 zcopy-np2 kill-np3"
+cases="coll-np2 coll-np3 coll-np4 zcopy-np2 kill-np3 hca2-np2"
 skip=
 if [ "$transport" = verbs ] && ! "$B/tutti-info" 2>/dev/null | grep -q '^transports:.*verbs'; then
     skip="verbs transport not built"
@@ -130,6 +132,30 @@ for c in $cases; do
         # from the user's buffers (registered per send)
         run_tap "$c over $transport" 1 env MPIRUN_EXTRA= TUTTI_IB_ZCOPY_MIN=16K \
             "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
+        ;;
+    hca2-*)
+        # a second device: ranks take the HCA nearest them, dealt over
+        # equally near ones by local rank (rxe has no NUMA node: all are)
+        if ! { ip link add dummy1 type dummy && ip link set dummy1 up && ip addr add 10.98.0.1/24 dev dummy1 &&
+            rdma link add rxe1 type rxe netdev dummy1; } >"$out" 2>&1; then
+            result not-ok "$c over $transport: a second soft-RoCE device (rxe1 on dummy1): $(tr '\n' ' ' <"$out")"
+            continue
+        fi
+        logs=$(mktemp -d /tmp/hca2.XXXXXX)
+        run_tap "$c over $transport" 1 env MPIRUN_EXTRA="-x TUTTI_DEBUG -x TUTTI_DEBUG_SUBSYS -x TUTTI_DEBUG_FILE" \
+            TUTTI_DEBUG=INFO TUTTI_DEBUG_SUBSYS=TRANSPORT TUTTI_DEBUG_FILE="$logs/log.%p" \
+            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
+        used=$(cat "$logs"/log.* 2>/dev/null | sed -n 's/.*verbs: \(rxe[0-9]\):1 of 2 active ports.*/\1/p' | sort | uniq -c |
+            tr '\n' ' ')
+        if cat "$logs"/log.* 2>/dev/null | grep -q "verbs: rxe0:1 of 2" &&
+            cat "$logs"/log.* 2>/dev/null | grep -q "verbs: rxe1:1 of 2"; then
+            result ok "$c over $transport: the ranks spread over rxe0 and rxe1 ($used)"
+        else
+            result not-ok "$c over $transport: the ranks spread over rxe0 and rxe1 (log: ${used:-nothing})"
+        fi
+        rm -rf "$logs"
+        rdma link delete rxe1 >/dev/null 2>&1
+        ip link delete dummy1 >/dev/null 2>&1
         ;;
     kill-*)
         # mpirun exits with the victim's status (137): the verdict is the TAP.

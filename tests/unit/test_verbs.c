@@ -82,6 +82,23 @@ int main(void)
         memcpy(g.raw, v4, 16);
         tap_ok(strcmp(tutti_verbs_gid_str(&g, buf, sizeof(buf)), "::ffff:10.99.0.1") == 0, "GID printed as %s", buf);
     }
+    /* which port a rank takes: the nearest, dealt over the node's ranks */
+    {
+        int numa[4] = {0, 0, 1, 1}, unk[4] = {-1, -1, -1, -1}, got[4];
+        for (int lr = 0; lr < 4; lr++) got[lr] = tutti_verbs_port_choose(4, numa, 1, lr);
+        tap_ok(got[0] == 2 && got[1] == 3 && got[2] == 2 && got[3] == 3,
+               "4 HCAs on NUMA nodes 0,0,1,1: ranks on node 1 take HCAs 2,3,2,3 (%d,%d,%d,%d)", got[0], got[1], got[2],
+               got[3]);
+        for (int lr = 0; lr < 4; lr++) got[lr] = tutti_verbs_port_choose(4, numa, 0, lr);
+        tap_ok(got[0] == 0 && got[1] == 1 && got[2] == 0 && got[3] == 1, "ranks on node 0 take HCAs 0,1,0,1");
+        for (int lr = 0; lr < 4; lr++) got[lr] = tutti_verbs_port_choose(4, unk, 0, lr);
+        tap_ok(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3,
+               "HCAs of unknown locality (virtual, or no sysfs node): dealt over all by local rank");
+        tap_ok(tutti_verbs_port_choose(4, numa, 2, 5) == 1 && tutti_verbs_port_choose(4, numa, -1, 6) == 2,
+               "a rank on a node without HCA, or of unknown place: dealt over all");
+        tap_ok(tutti_verbs_port_choose(1, numa, 1, 3) == 0 && tutti_verbs_port_choose(0, numa, 1, 0) == -1,
+               "one HCA: everyone takes it; none: -1");
+    }
     /* PSNs are 24 bits, the same on both sides */
     tap_ok(tutti_verbs_psn(17) == tutti_verbs_psn(17) && tutti_verbs_psn(0xffffffu) <= 0xffffffu,
            "the first PSN is a 24-bit function of the QPN");

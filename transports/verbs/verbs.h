@@ -93,10 +93,19 @@ typedef struct {
     uint32_t vendor_id;      /* 0xffffff: soft-RoCE (rxe) */
 } tutti_verbs_port_t;
 
-/* Finds the port TUTTI_IB_HCA picks (the first active one that matches);
- * with open != 0 opens it and chooses the GID.  TUTTI_SUCCESS, or
- * TUTTI_ERR_UNSUPPORTED with the devices found and their port states in why. */
-tutti_result_t tutti_verbs_port_find(int open, tutti_verbs_port_t *p, char *why, size_t whylen);
+/* Which of n candidate ports a rank uses: those on the rank's NUMA node
+ * (dev_numa[k] == my_numa; all of them when none is, or either is unknown,
+ * -1), dealt over the node's ranks by local_rank, as NCCL gives each GPU
+ * its nearest NIC.  Pure; returns an index, or -1 for n < 1. */
+int tutti_verbs_port_choose(int n, const int *dev_numa, int my_numa, int local_rank);
+
+/* Finds the port TUTTI_IB_HCA picks: among the active ports that match,
+ * the one tutti_verbs_port_choose gives this rank (local_rank < 0: the
+ * first); with open != 0 opens it and chooses the GID.  TUTTI_SUCCESS, or
+ * TUTTI_ERR_UNSUPPORTED with the devices found and their port states in
+ * why.  *chosen (may be NULL) says which and why. */
+tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_t *p, char *chosen, size_t chosenlen,
+                                     char *why, size_t whylen);
 const char *tutti_verbs_gid_str(const union ibv_gid *gid, char *buf, size_t len);
 
 /* ---- registration cache (verbs_rcache.c) ------------------------------- */

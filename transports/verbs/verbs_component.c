@@ -450,7 +450,7 @@ static tutti_result_t tutti_verbs_probe(int requested, char *why, size_t whylen)
 {
     tutti_verbs_port_t p;
     (void)requested; /* without an active port there is nothing to fall back on */
-    return tutti_verbs_port_find(0, &p, why, whylen);
+    return tutti_verbs_port_find(0, -1, &p, NULL, 0, why, whylen);
 }
 
 const tutti_transport_t tutti_verbs_transport = {

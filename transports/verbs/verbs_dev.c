@@ -9,6 +9,8 @@
 #include "util/param.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,16 +164,101 @@ static tutti_result_t tutti_verbs_pick_gid(tutti_verbs_port_t *p, int tbl_len, c
     return TUTTI_SUCCESS;
 }
 
-tutti_result_t tutti_verbs_port_find(int open, tutti_verbs_port_t *p, char *why, size_t whylen)
+int tutti_verbs_port_choose(int n, const int *dev_numa, int my_numa, int local_rank)
+{
+    if (n < 1) return -1;
+    int near = 0;
+    for (int k = 0; k < n; k++) near += my_numa >= 0 && dev_numa[k] == my_numa;
+    int lr = local_rank > 0 ? local_rank : 0;
+    if (!near) return lr % n;
+    int want = lr % near;
+    for (int k = 0; k < n; k++)
+        if (dev_numa[k] == my_numa && want-- == 0) return k;
+    return 0;
+}
+
+/* NUMA node of a device (sysfs), -1 unknown. */
+static int tutti_verbs_dev_numa(struct ibv_device *dev)
+{
+    char path[IBV_SYSFS_PATH_MAX + 32];
+    int v = -1;
+    snprintf(path, sizeof(path), "%s/device/numa_node", dev->ibdev_path);
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+        if (fscanf(fp, "%d", &v) != 1) v = -1;
+        fclose(fp);
+    }
+    return v;
+}
+
+/* NUMA node of the CPU this thread runs on, -1 unknown. */
+static int tutti_verbs_my_numa(void)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0) return -1;
+    char path[96];
+    for (int n = 0; n < 1024; n++) {
+        snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/node%d", cpu, n);
+        if (access(path, F_OK) == 0) return n;
+    }
+    return -1;
+}
+
+/* Active ports that match the filter: the one this rank takes by
+ * locality (tutti_verbs_port_choose), into want_name / want_port. */
+static void tutti_verbs_port_prefer(struct ibv_device **list, int ndev, const tutti_verbs_hca_t *f, int local_rank,
+                                    char *want_name, size_t namelen, int *want_port, char *chosen, size_t chosenlen)
+{
+    enum { MAXC = 16 };
+    char names[MAXC][IBV_SYSFS_NAME_MAX];
+    int ports[MAXC], numa[MAXC], n = 0;
+    for (int d = 0; d < ndev && n < MAXC; d++) {
+        const char *name = ibv_get_device_name(list[d]);
+        struct ibv_context *ctx = ibv_open_device(list[d]);
+        struct ibv_device_attr da;
+        if (!ctx) continue;
+        if (ibv_query_device(ctx, &da) == 0)
+            for (int port = 1; port <= da.phys_port_cnt && n < MAXC; port++) {
+                struct ibv_port_attr pa;
+                if (ibv_query_port(ctx, (uint8_t)port, &pa) != 0 || pa.state != IBV_PORT_ACTIVE ||
+                    !tutti_verbs_hca_match(f, name, port))
+                    continue;
+                snprintf(names[n], sizeof(names[n]), "%s", name);
+                ports[n] = port;
+                numa[n] = tutti_verbs_dev_numa(list[d]);
+                n++;
+            }
+        ibv_close_device(ctx);
+    }
+    if (n < 2 || local_rank < 0) return; /* the first active one */
+    int me = tutti_verbs_my_numa();
+    int k = tutti_verbs_port_choose(n, numa, me, local_rank);
+    if (k < 0 || namelen == 0) return;
+    size_t l = strnlen(names[k], namelen - 1);
+    memcpy(want_name, names[k], l);
+    want_name[l] = '\0';
+    *want_port = ports[k];
+    if (chosen)
+        snprintf(chosen, chosenlen, "%s:%d of %d active ports (device on NUMA node %d, this rank on %d, local rank %d)",
+                 names[k], ports[k], n, numa[k], me, local_rank);
+}
+
+tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_t *p, char *chosen, size_t chosenlen,
+                                     char *why, size_t whylen)
 {
     tutti_result_t r = TUTTI_ERR_UNSUPPORTED;
     tutti_verbs_hca_t f;
     const char *spec = tutti_param_str(TUTTI_P_IB_HCA);
-    char seen[160] = "";
+    char seen[160] = "", want_name[IBV_SYSFS_NAME_MAX] = "";
+    int want_port = 0;
     memset(p, 0, sizeof(*p));
+    if (chosen && chosenlen) chosen[0] = '\0';
     if (tutti_verbs_hca_parse(spec, &f, why, whylen) != 0) return TUTTI_ERR_INVALID_ARGUMENT;
     int ndev = 0;
     struct ibv_device **list = ibv_get_device_list(&ndev);
+    if (list && ndev > 1)
+        tutti_verbs_port_prefer(list, ndev, &f, local_rank, want_name, sizeof(want_name), &want_port, chosen,
+                                chosenlen);
     if (!list || ndev == 0) {
         if (!list && errno == ENOSYS)
             snprintf(why, whylen, "no RDMA device: this kernel has no RDMA support (no /sys/class/infiniband)");
@@ -199,6 +286,7 @@ tutti_result_t tutti_verbs_port_find(int open, tutti_verbs_port_t *p, char *why,
                 snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s:%d %s%s", seen[0] ? ", " : "", name,
                          port, ibv_port_state_str(pa.state), match ? "" : " (filtered out)");
                 if (!match || pa.state != IBV_PORT_ACTIVE || keep) continue;
+                if (want_name[0] && (strcmp(name, want_name) != 0 || port != want_port)) continue;
                 keep = 1;
                 snprintf(p->name, sizeof(p->name), "%s", name);
                 p->port = port;

@@ -296,9 +296,13 @@ tutti_result_t tutti_verbs_comm_create(const tutti_tp_setup_t *setup, void **out
     }
     tutti_verbs_rec_t *rec = (tutti_verbs_rec_t *)mine;
     if (r == TUTTI_SUCCESS && any) {
-        char why[200] = "";
-        r = tutti_verbs_port_find(1, &vc->port, why, sizeof(why));
+        char why[200] = "", chosen[200] = "";
+        int local_rank = 0;
+        for (int q = 0; q < setup->rank; q++)
+            local_rank += !setup->node_of_rank || setup->node_of_rank[q] == setup->node_of_rank[setup->rank];
+        r = tutti_verbs_port_find(1, local_rank, &vc->port, chosen, sizeof(chosen), why, sizeof(why));
         if (r != TUTTI_SUCCESS) snprintf(err, errlen, "verbs: rank %d: %s", vc->rank, why);
+        else if (chosen[0]) TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, vc->rank, "verbs: %s", chosen);
     }
     if (r == TUTTI_SUCCESS && any) {
         vc->pd = ibv_alloc_pd(vc->port.ctx);
