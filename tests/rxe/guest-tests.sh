@@ -9,8 +9,8 @@
 #     mpirun: tests/mpi/test_coll --quick --big 100003 with 2, 3 and 4 ranks, and
 #     again with 2 ranks and single-copy sends (TUTTI_IB_ZCOPY_MIN=16K), and
 #     tests/mpi/test_kill with 3 ranks (a rank SIGKILLed mid-collective), and
-#     test_coll with 2 ranks over two HCAs (rxe1 added on dummy1 for it):
-#     the ranks spread over rxe0 and rxe1, as the log must show;
+#     with a second HCA (rxe1 added on dummy1): 2 ranks set up on rxe0 and
+#     rxe1 (the log must show it), and test_coll on rxe1 (TUTTI_IB_HCA);
 #     each an explicit SKIP when libtutti has no verbs transport
 # The TAP of each program is renumbered into this stream, its other output
 # becomes comments; a missing or short plan, a timeout or (where it
@@ -141,18 +141,23 @@ for c in $cases; do
             result not-ok "$c over $transport: a second soft-RoCE device (rxe1 on dummy1): $(tr '\n' ' ' <"$out")"
             continue
         fi
+        # One kernel cannot carry RoCE between two rxe devices (a packet
+        # to a local address arrives on lo, where no rxe listens), so the
+        # spread is checked at set-up only (--init-only: QPs created and
+        # connected, no traffic), and traffic on the second device alone.
         logs=$(mktemp -d /tmp/hca2.XXXXXX)
-        run_tap "$c over $transport" 1 env MPIRUN_EXTRA="-x TUTTI_DEBUG -x TUTTI_DEBUG_SUBSYS -x TUTTI_DEBUG_FILE" \
-            TUTTI_DEBUG=INFO TUTTI_DEBUG_SUBSYS=TRANSPORT TUTTI_DEBUG_FILE="$logs/log.%p" \
-            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
-        used=$(cat "$logs"/log.* 2>/dev/null | sed -n 's/.*verbs: \(rxe[0-9]\):1 of 2 active ports.*/\1/p' | sort | uniq -c |
-            tr '\n' ' ')
+        run_tap "$c over $transport: set-up" 1 env MPIRUN_EXTRA= TUTTI_DEBUG=INFO TUTTI_DEBUG_SUBSYS=TRANSPORT \
+            TUTTI_DEBUG_FILE="$logs/log.%p" "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --init-only
+        used=$(cat "$logs"/log.* 2>/dev/null | sed -n 's/.*verbs: \(rxe[0-9]\):1 of 2 active ports.*/\1/p' | sort |
+            uniq -c | tr -s ' \n' ' ')
         if cat "$logs"/log.* 2>/dev/null | grep -q "verbs: rxe0:1 of 2" &&
             cat "$logs"/log.* 2>/dev/null | grep -q "verbs: rxe1:1 of 2"; then
-            result ok "$c over $transport: the ranks spread over rxe0 and rxe1 ($used)"
+            result ok "$c over $transport: local ranks 0 and 1 take rxe0 and rxe1 ($used)"
         else
-            result not-ok "$c over $transport: the ranks spread over rxe0 and rxe1 (log: ${used:-nothing})"
+            result not-ok "$c over $transport: local ranks 0 and 1 take rxe0 and rxe1 (log: ${used:-nothing})"
         fi
+        run_tap "$c over $transport: TUTTI_IB_HCA=rxe1" 1 env MPIRUN_EXTRA= TUTTI_IB_HCA=rxe1 \
+            "$S/tests/mpi/run.sh" "$np" "$B/tests/mpi/test_coll" --quick --big 100003
         rm -rf "$logs"
         rdma link delete rxe1 >/dev/null 2>&1
         ip link delete dummy1 >/dev/null 2>&1
