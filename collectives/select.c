@@ -512,7 +512,7 @@ tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, s
             /* one slice per size class (powers of two), as the table says */
             size_t cls = bytes ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)bytes)) : 0;
             ck = tutti_model_best_chunk(&cfg->model, c, a, cls, nranks, nnodes, NULL);
-            from = "model";
+            from = cfg->model.oversub > 1 && nnodes <= 1 ? "model: ranks share CPUs, so whole slots" : "model";
         }
         /* the slot every rank agreed on caps it (core/sched.c cuts so) */
         if (ck && cfg->model.chunk && ck > cfg->model.chunk) ck = cfg->model.chunk;

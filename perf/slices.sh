@@ -6,45 +6,68 @@
 # the message (--slices) and with the tuner's own, on
 #   1 node x 4 ranks (this machine, shm),
 #   4 namespace hosts x 1 rank (tcp; tests/cluster/lib.sh, needs root).
-# Writes OUTDIR/summary.md: per case, sizes where the tuner's slice is
-# within 10% of the fastest, and the worst ratio.
+# Each case runs RUNS times (default 3); OUTDIR/summary.md has, per case and
+# size, the median time of every slice, the fastest, the tuner's and their
+# ratio; and how far apart identical settings came (slices above the
+# transports' slot are cut at the slot: the same setting run again).
 set -u
 cd "$(dirname "$0")/.."
 out=${1:-perf/results/slices}
+runs=${RUNS:-3}
 mkdir -p "$out"
 MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
-for b in broadcast reduce; do
-    echo "[slices] $b 1x4" >&2
-    $MPI -np 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
-        -J "$out/${b}_1x4.json" >"$out/${b}_1x4.txt" 2>/dev/null
+for r in $(seq "$runs"); do
+    for b in broadcast reduce; do
+        echo "[slices] $b 1x4 run $r" >&2
+        $MPI -np 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
+            -J "$out/${b}_1x4_r$r.json" >"$out/${b}_1x4_r$r.txt" 2>/dev/null
+    done
 done
 TT_HERE=$PWD/tests/cluster
 . tests/cluster/lib.sh
 if why=$(tt_cluster_can) && tt_cluster_up 4 >/dev/null 2>&1; then
     hf=$(tt_hostfile "node1:1 node2:1 node3:1 node4:1")
-    for b in broadcast reduce; do
-        echo "[slices] $b 4x1" >&2
-        tt_mpirun "$hf" 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
-            -J "$out/${b}_4x1.json" >"$out/${b}_4x1.txt" 2>/dev/null
+    for r in $(seq "$runs"); do
+        for b in broadcast reduce; do
+            echo "[slices] $b 4x1 run $r" >&2
+            tt_mpirun "$hf" 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
+                -J "$out/${b}_4x1_r$r.json" >"$out/${b}_4x1_r$r.txt" 2>/dev/null
+        done
     done
 else
     echo "[slices] no namespace hosts: ${why:-set-up failed}" >&2
 fi
 "${PYTHON:-python3}" - "$out" <<'PY'
-import glob, json, os, sys
+import glob, json, os, re, statistics, sys
 out = sys.argv[1]
-with open(os.path.join(out, "summary.md"), "w") as s:
-    s.write("| case (collective_nodes x ranks) | size | algorithm | fastest slice | tuner's slice | tuner / fastest |\n")
-    s.write("|---|---:|---|---|---|---:|\n")
-    for f in sorted(glob.glob(os.path.join(out, "*.json"))):
-        try:
-            d = json.load(open(f))
-        except ValueError:
+cases = {}
+for f in sorted(glob.glob(os.path.join(out, "*_r*.json"))):
+    case = re.sub(r"_r[0-9]+$", "", os.path.basename(f)[:-5])
+    try:
+        d = json.load(open(f))
+    except ValueError:
+        continue
+    for r in d.get("results", []):
+        if "times" not in r:
             continue
-        for r in d.get("results", []):
-            if "chosen_over_fastest" not in r:
-                continue
-            s.write(f"| {os.path.basename(f)[:-5]} | {r['size']} | {r['algorithm']} | {r['fastest']} | "
-                    f"{r['chosen']} | {r['chosen_over_fastest']:.2f}x |\n")
+        row = cases.setdefault(case, {}).setdefault(r["size"], {"algorithm": r["algorithm"], "chosen": r["chosen"], "t": {}})
+        for k, v in r["times"].items():
+            row["t"].setdefault(k, []).append(v)
+with open(os.path.join(out, "summary.md"), "w") as s:
+    s.write("| case (collective_nodes x ranks) | size | algorithm | median us per slice | fastest | tuner's | tuner / fastest |\n")
+    s.write("|---|---:|---|---|---|---|---:|\n")
+    tot = ok = 0
+    for case in sorted(cases):
+        for size in sorted(cases[case]):
+            row = cases[case][size]
+            med = {k: statistics.median(v) for k, v in row["t"].items()}
+            sl = {k: v for k, v in med.items() if k != "tuner"}
+            best = min(sl, key=sl.get)
+            ratio = med["tuner"] / sl[best]
+            tot += 1
+            ok += ratio <= 1.10
+            cells = " ".join(f"{k} {v:.0f}" for k, v in sl.items())
+            s.write(f"| {case} | {size} | {row['algorithm']} | {cells} | {best} | {row['chosen']} | {ratio:.2f}x |\n")
+    s.write(f"\nTuner's slice within 10% of the fastest (medians of the runs): {ok} of {tot}\n")
 print(open(os.path.join(out, "summary.md")).read())
 PY

@@ -39,6 +39,7 @@ void tutti_model_defaults(tutti_model_t *m, const char *net, int ppn, int socket
     if (oversub > 1)
         for (int h = 0; h < TUTTI_NUM_HOPS; h++) m->hop[h].alpha *= oversub;
     m->gamma = tutti_model_gamma;
+    m->oversub = oversub > 1 ? oversub : 1;
     m->ppn = ppn > 0 ? ppn : 1;
     m->sockets = sockets > 0 ? sockets : 1;
     m->chunk = chunk ? chunk : 64 * 1024;
@@ -187,12 +188,20 @@ double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int 
 /* Pipelining trades a latency per slice against the time a slice takes to
  * fill the pipeline: for a chain, (p-2+n/s)(alpha + s beta) is least near
  * s = sqrt(n alpha / ((p-2) beta)).  Rather than each formula's optimum,
- * every power of two from TUTTI_MODEL_MIN_CHUNK to the slot is tried. */
+ * every power of two from TUTTI_MODEL_MIN_CHUNK to the slot is tried.
+ * Not inside a node whose ranks share CPUs: there every byte is moved by a
+ * rank's CPU, so the stages of a pipeline take turns on the CPUs instead
+ * of running at once, and every extra slice only adds its per-message
+ * cost (measured on 4 ranks over 2 cores, shm: the slot within noise of
+ * the fastest at every size, smaller slices chosen by the formula 1.2-1.4x
+ * slower; between namespace hosts on the same cores, where the kernel
+ * moves the bytes, 32K-64K slices did help: perf/results/slices). */
 size_t tutti_model_best_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, double *t)
 {
     size_t best = m->chunk;
     double tb = tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, best);
-    if (tutti_model_pipelined(c, a) && tb >= 0)
+    int shared = m->oversub > 1 && tutti_model_flat_hop(m, nnodes) != TUTTI_HOP_NODES;
+    if (tutti_model_pipelined(c, a) && tb >= 0 && !shared)
         for (size_t ck = m->chunk / 2; ck >= TUTTI_MODEL_MIN_CHUNK; ck /= 2) {
             double tc = tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, ck);
             if (tc >= 0 && tc < tb * 0.999) { /* ties to the larger slice: fewer messages */

@@ -33,6 +33,7 @@ typedef struct tutti_model {
     size_t chunk;                         /* largest pipelining slice (the slot every rank agreed on) */
     int ppn;                              /* ranks on the fullest node */
     int sockets;                          /* sockets one node's ranks span (1 or more) */
+    double oversub;                       /* ranks per CPU at worst (1: a CPU each) */
     char source[96];                      /* where the numbers came from, for explanations */
 } tutti_model_t;
 
@@ -56,7 +57,8 @@ double tutti_model_time_chunk(const tutti_model_t *m, int c, int a, size_t bytes
 int tutti_model_pipelined(int c, int a);
 /* The pipelining slice (a power of two from TUTTI_MODEL_MIN_CHUNK to
  * m->chunk) the model finds fastest for this call, and its time in *t
- * (may be NULL).  m->chunk for algorithms that do not pipeline. */
+ * (may be NULL).  m->chunk for algorithms that do not pipeline, and on one
+ * node whose ranks share CPUs (its pipeline stages cannot run at once). */
 size_t tutti_model_best_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, double *t);
 /* The hop class flat algorithms are timed on. */
 tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes);

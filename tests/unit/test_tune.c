@@ -156,6 +156,11 @@ static void test_chunks(void)
     (void)tutti_model_best_chunk(&m, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 8, &tsmall);
     tap_ok(tsmall < 0.8 * tslot, "and the model expects them to pay: %.0f us instead of %.0f us", tsmall * 1e6,
            tslot * 1e6);
+    tutti_model_t shared;
+    tutti_model_defaults(&shared, "tcp", 1, 1, 2.0, 262144);
+    tap_ok(tutti_model_best_chunk(&shared, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 1, NULL) == 262144 &&
+               tutti_model_best_chunk(&shared, TUTTI_COLL_BROADCAST, TUTTI_ALGO_RING, 512 << 10, 8, 8, NULL) < 262144,
+           "ranks sharing CPUs (2 per CPU): whole slots on one node (the stages cannot overlap), slices between nodes");
     tap_ok(!tutti_model_pipelined(TUTTI_COLL_ALLREDUCE, TUTTI_ALGO_RING) &&
                tutti_model_best_chunk(&m, TUTTI_COLL_ALLREDUCE, TUTTI_ALGO_RING, 1 << 20, 8, 8, NULL) == 262144,
            "an algorithm that does not pipeline keeps the slot");
