@@ -12,30 +12,22 @@ set -u
 cd "$(dirname "$0")/.."
 out=${1:-perf/results/model}
 mkdir -p "$out"
-MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
-for probe in 0 1; do
-    for np in 2 4; do
-        for b in all_reduce broadcast all_gather; do
-            echo "[model] $b np$np probe=$probe" >&2
-            $MPI -np $np -x TUTTI_TUNE_PROBE=$probe perf/${b}_perf -b 8 -e 64M -f 8 -n 10 -w 3 --sweep \
-                -J "$out/${b}_1x${np}_p$probe.json" >"$out/${b}_1x${np}_p$probe.txt" 2>/dev/null
-        done
-    done
-done
-TT_HERE=$PWD/tests/cluster
-. tests/cluster/lib.sh
-if why=$(tt_cluster_can) && tt_cluster_up 2 >/dev/null 2>&1; then
-    hf=$(tt_hostfile "node1:2 node2:2")
+. perf/hosts.sh
+# sweep SHAPE LAUNCHER NP: every collective, model defaults and probed
+sweep()
+{
+    local shape=$1 launch=$2 np=$3 probe b
     for probe in 0 1; do
         for b in all_reduce broadcast all_gather; do
-            echo "[model] $b 2x2 probe=$probe" >&2
-            TUTTI_TUNE_PROBE=$probe tt_mpirun "$hf" 4 perf/${b}_perf -b 8 -e 64M -f 8 -n 10 -w 3 --sweep \
-                -J "$out/${b}_2x2_p$probe.json" >"$out/${b}_2x2_p$probe.txt" 2>/dev/null
+            echo "[model] $b $shape probe=$probe" >&2
+            TUTTI_TUNE_PROBE=$probe "$launch" "$np" perf/${b}_perf -b 8 -e 64M -f 8 -n 10 -w 3 --sweep \
+                -J "$out/${b}_${shape}_p$probe.json" >"$out/${b}_${shape}_p$probe.txt" 2>/dev/null
         done
     done
-else
-    echo "[model] no namespace hosts: ${why:-set-up failed}" >&2
-fi
+}
+sweep 1x2 perf_local 2
+sweep 1x4 perf_local 4
+if perf_hosts_up model 2 "node1:2 node2:2"; then sweep 2x2 perf_hosts 4; fi
 "${PYTHON:-python3}" - "$out" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]

@@ -15,11 +15,9 @@ cd "$(dirname "$0")/.."
 out=${1:-perf/results/tcp}
 reps=${2:-3}
 mkdir -p "$out"
-TT_HERE=$PWD/tests/cluster
-. tests/cluster/lib.sh
-why=$(tt_cluster_can) || { echo "perf/netns.sh: $why" >&2; exit 1; }
-tt_cluster_up 2 || exit 1
-hf=$(tt_hostfile "node1:1 node2:1")
+. perf/hosts.sh
+perf_hosts_up perf/netns.sh 2 "node1:1 node2:1" || exit 1
+hf=$perf_hostfile
 iperf()
 { # iperf LABEL [client args]
     label=$1

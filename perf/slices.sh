@@ -15,28 +15,21 @@ cd "$(dirname "$0")/.."
 out=${1:-perf/results/slices}
 runs=${RUNS:-3}
 mkdir -p "$out"
-MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
-for r in $(seq "$runs"); do
-    for b in broadcast reduce; do
-        echo "[slices] $b 1x4 run $r" >&2
-        $MPI -np 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
-            -J "$out/${b}_1x4_r$r.json" >"$out/${b}_1x4_r$r.txt" 2>/dev/null
-    done
-done
-TT_HERE=$PWD/tests/cluster
-. tests/cluster/lib.sh
-if why=$(tt_cluster_can) && tt_cluster_up 4 >/dev/null 2>&1; then
-    hf=$(tt_hostfile "node1:1 node2:1 node3:1 node4:1")
+. perf/hosts.sh
+# slices SHAPE LAUNCHER NP: broadcast and reduce, RUNS times
+slices()
+{
+    local shape=$1 launch=$2 np=$3 r b
     for r in $(seq "$runs"); do
         for b in broadcast reduce; do
-            echo "[slices] $b 4x1 run $r" >&2
-            tt_mpirun "$hf" 4 perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
-                -J "$out/${b}_4x1_r$r.json" >"$out/${b}_4x1_r$r.txt" 2>/dev/null
+            echo "[slices] $b $shape run $r" >&2
+            "$launch" "$np" perf/${b}_perf -b 64K -e 64M -f 4 -n 10 -w 3 --slices \
+                -J "$out/${b}_${shape}_r$r.json" >"$out/${b}_${shape}_r$r.txt" 2>/dev/null
         done
     done
-else
-    echo "[slices] no namespace hosts: ${why:-set-up failed}" >&2
-fi
+}
+slices 1x4 perf_local 4
+if perf_hosts_up slices 4 "node1:1 node2:1 node3:1 node4:1"; then slices 4x1 perf_hosts 4; fi
 "${PYTHON:-python3}" - "$out" <<'PY'
 import glob, json, os, re, statistics, sys
 out = sys.argv[1]
