@@ -122,6 +122,13 @@ typedef struct tutti_algo_config {
     tutti_tune_rule_t rules[TUTTI_TUNE_MAX_RULES]; /* TUTTI_TUNE_FILE, in file order */
     int nrules;
     tutti_model_t model; /* model.on: the cost model picks (src/tune/model.h); else the threshold */
+    /* decisions of one communicator by collective and size class (log2,
+     * 0: empty calls), where the whole class decides alike
+     * (tutti_algo_decide_memo); cleared by tutti_algo_memo_clear */
+    struct {
+        uint8_t valid, algo;
+        size_t chunk;
+    } memo[TUTTI_NUM_COLLS][65];
 } tutti_algo_config_t;
 
 /* TUTTI_TUNE_FILE: parses rules from JSON text into cfg->rules (rules.c).
@@ -152,6 +159,13 @@ tutti_algo_t tutti_algo_explain(const tutti_algo_config_t *cfg, tutti_coll_t c, 
  * (tutti_model_best_chunk), else 0. */
 tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes,
                                size_t *chunk, char *why, size_t whylen);
+/* tutti_algo_decide for a communicator's calls (nranks, nnodes fixed):
+ * once per collective and size class, then from cfg->memo; classes that a
+ * TUTTI_ALGO range, a rule or the size threshold cuts in two are decided
+ * per call.  Clear the memo whenever cfg changes. */
+tutti_algo_t tutti_algo_decide_memo(tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes,
+                                    size_t *chunk);
+void tutti_algo_memo_clear(tutti_algo_config_t *cfg);
 /* The decision table of a job shape, one line per collective:
  * "allreduce: 0-32K rd, 32K-max ring; broadcast: 0-2K tree, 2K-64K ring/8K,
  * ..." ("/8K": pipelined in 8 KiB slices; sizes 1 B .. 1 TiB scanned by

@@ -384,6 +384,12 @@ static void tutti_algo_size_str(size_t v, char *buf, size_t len)
         if (why) snprintf(why, whylen, __VA_ARGS__);                           \
     } while (0)
 
+/* The size class of a call: the largest power of two <= bytes (0: 0). */
+static size_t tutti_algo_class_floor(size_t bytes)
+{
+    return bytes ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)bytes)) : 0;
+}
+
 /* The algorithm, and why; *fixed: the slice the TUTTI_ALGO range or
  * rules-file rule that chose it gives (0: none). */
 static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks,
@@ -428,10 +434,12 @@ static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t
          * simulated hosts x 2 ranks, perf/README.md) */
         uint32_t cand = allowed;
         if (c == TUTTI_COLL_ALLGATHER && !(cfg->forced & (1u << c))) cand &= ~(1u << TUTTI_ALGO_HIER);
+        /* one decision per size class (powers of two), as the table says */
+        size_t cls = tutti_algo_class_floor(bytes);
         for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
             t[a] = -1;
             /* each algorithm at its best pipelining slice */
-            if (cand & (1u << a)) (void)tutti_model_best_chunk(&cfg->model, c, a, bytes, nranks, nnodes, &t[a]);
+            if (cand & (1u << a)) (void)tutti_model_best_chunk(&cfg->model, c, a, cls, nranks, nnodes, &t[a]);
             if (t[a] >= 0 && (best < 0 || t[a] < t[best])) best = a;
         }
         /* within 5% the model cannot tell them apart: take the ring, whose
@@ -501,6 +509,7 @@ tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, s
     tutti_algo_t a = tutti_algo_pick(cfg, c, bytes, nranks, nnodes, &fixed, why, whylen);
     size_t ck = 0;
     const char *from = "";
+    size_t cls = tutti_algo_class_floor(bytes);
     if (tutti_model_pipelined(c, a)) {
         if (fixed) {
             ck = fixed;
@@ -509,15 +518,14 @@ tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, s
             ck = cfg->chunk;
             from = "TUTTI_CHUNK_SIZE";
         } else if (cfg->model.on) {
-            /* one slice per size class (powers of two), as the table says */
-            size_t cls = bytes ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)bytes)) : 0;
             ck = tutti_model_best_chunk(&cfg->model, c, a, cls, nranks, nnodes, NULL);
             from = cfg->model.oversub > 1 && nnodes <= 1 ? "model: ranks share CPUs, so whole slots" : "model";
         }
         /* the slot every rank agreed on caps it (core/sched.c cuts so) */
         if (ck && cfg->model.chunk && ck > cfg->model.chunk) ck = cfg->model.chunk;
-        /* a message of one slice: nothing to choose */
-        if (ck >= bytes) ck = 0;
+        /* a slice above the class (so at least twice its floor) holds every
+         * call of it whole: nothing to choose */
+        if (ck > cls) ck = 0;
     }
     if (chunk) *chunk = ck;
     if (why && ck) {
@@ -525,6 +533,44 @@ tutti_algo_t tutti_algo_decide(const tutti_algo_config_t *cfg, tutti_coll_t c, s
         size_t w = strlen(why);
         tutti_algo_size_str(ck, cs, sizeof(cs));
         if (w < whylen) snprintf(why + w, whylen - w, "; slices of %s (%s)", cs, from);
+    }
+    return a;
+}
+
+void tutti_algo_memo_clear(tutti_algo_config_t *cfg)
+{
+    memset(cfg->memo, 0, sizeof(cfg->memo));
+}
+
+/* Whether every call of the size class of `bytes` gets the same decision:
+ * no TUTTI_ALGO range, rule or threshold edge falls inside the class (the
+ * model and the slice decide per class already). */
+static int tutti_algo_class_uniform(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes)
+{
+    size_t lo = tutti_algo_class_floor(bytes), hi = lo ? 2 * lo - 1 : 0; /* the class: lo..hi */
+#define TUTTI_CUTS(e) ((e) > lo && (e) <= hi)
+    if (!cfg->model.on && TUTTI_CUTS(cfg->small_msg + 1)) return 0;
+    for (int k = 0; k < cfg->nranges[c]; k++)
+        if (TUTTI_CUTS(cfg->ranges[c][k].lo) || TUTTI_CUTS(cfg->ranges[c][k].hi)) return 0;
+    for (int k = 0; k < cfg->nrules; k++)
+        if (cfg->rules[k].coll == c && (TUTTI_CUTS(cfg->rules[k].lo) || TUTTI_CUTS(cfg->rules[k].hi))) return 0;
+#undef TUTTI_CUTS
+    return 1;
+}
+
+tutti_algo_t tutti_algo_decide_memo(tutti_algo_config_t *cfg, tutti_coll_t c, size_t bytes, int nranks, int nnodes,
+                                    size_t *chunk)
+{
+    int k = bytes ? 64 - __builtin_clzll((unsigned long long)bytes) : 0;
+    if (cfg->memo[c][k].valid) {
+        *chunk = cfg->memo[c][k].chunk;
+        return (tutti_algo_t)cfg->memo[c][k].algo;
+    }
+    tutti_algo_t a = tutti_algo_decide(cfg, c, bytes, nranks, nnodes, chunk, NULL, 0);
+    if (tutti_algo_class_uniform(cfg, c, bytes)) {
+        cfg->memo[c][k].algo = (uint8_t)a;
+        cfg->memo[c][k].chunk = *chunk;
+        cfg->memo[c][k].valid = 1;
     }
     return a;
 }

@@ -85,7 +85,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
     size_t bytes = tutti_coll_bytes(a);
-    tutti_algo_t algo = tutti_algo_decide(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, &a->chunk, NULL, 0);
+    tutti_algo_t algo = tutti_algo_decide_memo(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, &a->chunk);
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
     if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {

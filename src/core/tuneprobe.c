@@ -62,6 +62,7 @@ void tutti_comm_model_setup(tutti_comm_t comm)
     tutti_model_intra(&comm->algo.model, intra, oversub);
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) comm->algo.model.on = 0; /* the user's threshold decides */
+    tutti_algo_memo_clear(&comm->algo);
 }
 
 static double tutti_comm_probe_time(tutti_comm_t comm, const char *algo, void *buf, size_t count, int iters)
@@ -71,6 +72,7 @@ static double tutti_comm_probe_time(tutti_comm_t comm, const char *algo, void *b
     comm->algo.nrules = 0;
     comm->algo.nranges[TUTTI_COLL_ALLREDUCE] = 0;
     comm->algo.allowed[TUTTI_COLL_ALLREDUCE] = 1u << (strcmp(algo, "rd") == 0 ? TUTTI_ALGO_RD : TUTTI_ALGO_RING);
+    tutti_algo_memo_clear(&comm->algo); /* restored with the rest below */
     memset(comm->logged, 0xff, sizeof(comm->logged)); /* the probe's forced calls are not explained */
     double t = -1;
     if (tutti_allreduce(buf, buf, count, TUTTI_FLOAT32, TUTTI_SUM, comm) == TUTTI_SUCCESS) { /* warm-up */
@@ -115,6 +117,7 @@ tutti_result_t tutti_comm_tune_probe(tutti_comm_t comm)
         char src[96];
         snprintf(src, sizeof(src), "probed: alpha %.2f us, %.2f GB/s", alpha * 1e6, beta > 0 ? 1e-9 / beta : 0.0);
         tutti_model_calibrate(m, comm->nnodes, alpha, beta, src);
+        tutti_algo_memo_clear(&comm->algo);
         if (comm->rank == 0)
             TUTTI_INFO(TUTTI_SUBSYS_TUNE, comm->rank, "TUTTI_TUNE_PROBE: 8 B rd %.2f us, 1 MiB ring %.1f us (slowest "
                        "rank) -> %s on the %s hop", ts * 1e6, tb * 1e6, src,

@@ -202,6 +202,22 @@ static void test_chunks(void)
     tap_ok(tutti_algo_config_parse(&cfg, "broadcast:ring/6K@0-max", 32768, err, sizeof(err)) != 0 &&
                strstr(err, "bad slice '6K'"),
            "a bad slice names the token: %s", err);
+    /* the per-communicator memo gives what tutti_algo_decide gives, also in
+     * classes a range cuts in two (2500 B and 3500 B share one class) */
+    tutti_algo_config_parse(&cfg, "allreduce:tree@0-3000,ring@3000-max", 32768, err, sizeof(err));
+    tutti_model_defaults(&cfg.model, "tcp", 1, 1, 1, 262144);
+    int memo_ok = 1;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t b = 0; b < (64u << 20); b = b ? b * 3 / 2 + 500 : 1)
+            for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
+                size_t k1 = 7, k2 = 9;
+                tutti_algo_t a1 = tutti_algo_decide_memo(&cfg, (tutti_coll_t)c, b, 8, 8, &k1);
+                tutti_algo_t a2 = tutti_algo_decide(&cfg, (tutti_coll_t)c, b, 8, 8, &k2, NULL, 0);
+                memo_ok &= a1 == a2 && k1 == k2;
+            }
+    tap_ok(memo_ok && tutti_algo_decide_memo(&cfg, TUTTI_COLL_ALLREDUCE, 2500, 8, 8, &c1) == TUTTI_ALGO_TREE &&
+               tutti_algo_decide_memo(&cfg, TUTTI_COLL_ALLREDUCE, 3500, 8, 8, &c1) == TUTTI_ALGO_RING,
+           "the per-communicator memo decides as tutti_algo_decide does, twice over, ranges cutting a class included");
     const char *bad = "{\"version\": 1, \"rules\": [{\"collective\": \"broadcast\", \"algorithm\": \"ring\", "
                       "\"chunk\": 5000}]}";
     tap_ok(tutti_rules_parse(&cfg, bad, strlen(bad), err, sizeof(err)) != 0 && strstr(err, "power of two"),
