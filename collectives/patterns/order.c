@@ -64,8 +64,6 @@ static void tutti_order_reverse(int *v, int lo, int hi)
     }
 }
 
-static int tutti_order_norm(const int *v, int r) { return v && v[r] >= 0 ? v[r] : 0; }
-
 /* Cost of a hop between two places (package, NUMA node). */
 static int tutti_order_hop(int pa, int na, int pb, int nb) { return pa != pb ? 2 : na != nb ? 1 : 0; }
 
@@ -94,7 +92,9 @@ void tutti_pattern_nic_turn(int p, const int *node, const int *package, const in
         /* groups: runs of one (package, NUMA node); at most 64 turns tried */
         int start[64], gp[64], gn[64], g = 0;
         for (int i = b; i < e && g < 64; i++) {
-            int pk = tutti_order_norm(package, order[i]), nm = tutti_order_norm(numa, order[i]);
+            /* the sort's own keys: unknown places count as 0 */
+            int pk = tutti_order_key(node, package, numa, order[i], 1);
+            int nm = tutti_order_key(node, package, numa, order[i], 2);
             if (g == 0 || pk != gp[g - 1] || nm != gn[g - 1]) {
                 start[g] = i;
                 gp[g] = pk;
