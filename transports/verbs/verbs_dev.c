@@ -204,61 +204,55 @@ static int tutti_verbs_my_numa(void)
     return -1;
 }
 
-/* Active ports that match the filter: the one this rank takes by
- * locality (tutti_verbs_port_choose), into want_name / want_port. */
-static void tutti_verbs_port_prefer(struct ibv_device **list, int ndev, const tutti_verbs_hca_t *f, int local_rank,
-                                    char *want_name, size_t namelen, int *want_port, char *chosen, size_t chosenlen)
+/* Opens the device and fills p for the port (its GID with open != 0 on
+ * RoCE); the context stays open in p->ctx only with open != 0. */
+static tutti_result_t tutti_verbs_port_fill(struct ibv_device *dev, int port, int open, tutti_verbs_port_t *p,
+                                            char *why, size_t whylen)
 {
-    enum { MAXC = 16 };
-    char names[MAXC][IBV_SYSFS_NAME_MAX];
-    int ports[MAXC], numa[MAXC], n = 0;
-    for (int d = 0; d < ndev && n < MAXC; d++) {
-        const char *name = ibv_get_device_name(list[d]);
-        struct ibv_context *ctx = ibv_open_device(list[d]);
-        struct ibv_device_attr da;
-        if (!ctx) continue;
-        if (ibv_query_device(ctx, &da) == 0)
-            for (int port = 1; port <= da.phys_port_cnt && n < MAXC; port++) {
-                struct ibv_port_attr pa;
-                if (ibv_query_port(ctx, (uint8_t)port, &pa) != 0 || pa.state != IBV_PORT_ACTIVE ||
-                    !tutti_verbs_hca_match(f, name, port))
-                    continue;
-                snprintf(names[n], sizeof(names[n]), "%s", name);
-                ports[n] = port;
-                numa[n] = tutti_verbs_dev_numa(list[d]);
-                n++;
-            }
+    struct ibv_context *ctx = ibv_open_device(dev);
+    struct ibv_device_attr da;
+    struct ibv_port_attr pa;
+    tutti_result_t r = TUTTI_SUCCESS;
+    if (!ctx || ibv_query_device(ctx, &da) != 0 || ibv_query_port(ctx, (uint8_t)port, &pa) != 0) {
+        snprintf(why, whylen, "%s port %d: cannot open or query it: %s", ibv_get_device_name(dev), port,
+                 strerror(errno));
+        if (ctx) ibv_close_device(ctx);
+        return TUTTI_ERR_UNSUPPORTED;
+    }
+    snprintf(p->name, sizeof(p->name), "%s", ibv_get_device_name(dev));
+    p->port = port;
+    p->lid = pa.lid;
+    p->link_layer = pa.link_layer;
+    p->mtu = pa.active_mtu < IBV_MTU_4096 ? pa.active_mtu : IBV_MTU_4096;
+    p->gid_index = -1;
+    p->vendor_id = da.vendor_id;
+    if (open && pa.link_layer != IBV_LINK_LAYER_INFINIBAND) {
+        p->ctx = ctx;
+        r = tutti_verbs_pick_gid(p, pa.gid_tbl_len, why, whylen);
+    }
+    if (open && r == TUTTI_SUCCESS) {
+        p->ctx = ctx;
+    } else {
+        p->ctx = NULL;
         ibv_close_device(ctx);
     }
-    if (n < 2 || local_rank < 0) return; /* the first active one */
-    int me = tutti_verbs_my_numa();
-    int k = tutti_verbs_port_choose(n, numa, me, local_rank);
-    if (k < 0 || namelen == 0) return;
-    size_t l = strnlen(names[k], namelen - 1);
-    memcpy(want_name, names[k], l);
-    want_name[l] = '\0';
-    *want_port = ports[k];
-    if (chosen)
-        snprintf(chosen, chosenlen, "%s:%d of %d active ports (device on NUMA node %d, this rank on %d, local rank %d)",
-                 names[k], ports[k], n, numa[k], me, local_rank);
+    return r;
 }
 
 tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_t *p, char *chosen, size_t chosenlen,
                                      char *why, size_t whylen)
 {
+    enum { MAXC = 16 };
     tutti_result_t r = TUTTI_ERR_UNSUPPORTED;
     tutti_verbs_hca_t f;
     const char *spec = tutti_param_str(TUTTI_P_IB_HCA);
-    char seen[160] = "", want_name[IBV_SYSFS_NAME_MAX] = "";
-    int want_port = 0;
+    char seen[160] = "";
+    int cdev[MAXC], cport[MAXC], cnuma[MAXC], n = 0;
     memset(p, 0, sizeof(*p));
     if (chosen && chosenlen) chosen[0] = '\0';
     if (tutti_verbs_hca_parse(spec, &f, why, whylen) != 0) return TUTTI_ERR_INVALID_ARGUMENT;
     int ndev = 0;
     struct ibv_device **list = ibv_get_device_list(&ndev);
-    if (list && ndev > 1)
-        tutti_verbs_port_prefer(list, ndev, &f, local_rank, want_name, sizeof(want_name), &want_port, chosen,
-                                chosenlen);
     if (!list || ndev == 0) {
         if (!list && errno == ENOSYS)
             snprintf(why, whylen, "no RDMA device: this kernel has no RDMA support (no /sys/class/infiniband)");
@@ -268,6 +262,7 @@ tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_
                      list ? "0 devices" : strerror(errno));
         goto out;
     }
+    /* every port, for the message; the active ones that match, as candidates */
     for (int d = 0; d < ndev; d++) {
         const char *name = ibv_get_device_name(list[d]);
         struct ibv_context *ctx = ibv_open_device(list[d]);
@@ -277,7 +272,6 @@ tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_
             continue;
         }
         struct ibv_device_attr da;
-        int keep = 0;
         if (ibv_query_device(ctx, &da) == 0) {
             for (int port = 1; port <= da.phys_port_cnt; port++) {
                 struct ibv_port_attr pa;
@@ -285,34 +279,31 @@ tutti_result_t tutti_verbs_port_find(int open, int local_rank, tutti_verbs_port_
                 int match = tutti_verbs_hca_match(&f, name, port);
                 snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s:%d %s%s", seen[0] ? ", " : "", name,
                          port, ibv_port_state_str(pa.state), match ? "" : " (filtered out)");
-                if (!match || pa.state != IBV_PORT_ACTIVE || keep) continue;
-                if (want_name[0] && (strcmp(name, want_name) != 0 || port != want_port)) continue;
-                keep = 1;
-                snprintf(p->name, sizeof(p->name), "%s", name);
-                p->port = port;
-                p->lid = pa.lid;
-                p->link_layer = pa.link_layer;
-                p->mtu = pa.active_mtu < IBV_MTU_4096 ? pa.active_mtu : IBV_MTU_4096;
-                p->gid_index = -1;
-                p->vendor_id = da.vendor_id;
-                if (open && pa.link_layer != IBV_LINK_LAYER_INFINIBAND) {
-                    p->ctx = ctx;
-                    r = tutti_verbs_pick_gid(p, pa.gid_tbl_len, why, whylen);
-                    if (r != TUTTI_SUCCESS) p->ctx = NULL;
-                } else {
-                    r = TUTTI_SUCCESS;
-                }
+                if (!match || pa.state != IBV_PORT_ACTIVE || n == MAXC) continue;
+                cdev[n] = d;
+                cport[n] = port;
+                cnuma[n] = tutti_verbs_dev_numa(list[d]);
+                n++;
             }
         }
-        if (r == TUTTI_SUCCESS && open && keep) {
-            p->ctx = ctx;
-            goto out;
-        }
         ibv_close_device(ctx);
-        if (r == TUTTI_SUCCESS || keep) goto out; /* found (probe), or the chosen port's GID failed */
     }
-    snprintf(why, whylen, "no active RDMA port%s%s%s; found: %s", spec[0] ? " matches TUTTI_IB_HCA='" : "", spec,
-             spec[0] ? "'" : "", seen[0] ? seen : "nothing usable");
+    if (n == 0) {
+        snprintf(why, whylen, "no active RDMA port%s%s%s; found: %s", spec[0] ? " matches TUTTI_IB_HCA='" : "", spec,
+                 spec[0] ? "'" : "", seen[0] ? seen : "nothing usable");
+        goto out;
+    }
+    /* the nearest, dealt over the node's ranks (the first for a probe) */
+    int me = -1, k = 0;
+    if (n > 1 && local_rank >= 0) {
+        me = tutti_verbs_my_numa();
+        k = tutti_verbs_port_choose(n, cnuma, me, local_rank);
+        if (chosen)
+            snprintf(chosen, chosenlen, "%s:%d of %d active ports (device on NUMA node %d, this rank on %d, local "
+                                        "rank %d)",
+                     ibv_get_device_name(list[cdev[k]]), cport[k], n, cnuma[k], me, local_rank);
+    }
+    r = tutti_verbs_port_fill(list[cdev[k]], cport[k], open, p, why, whylen);
 out:
     if (list) ibv_free_device_list(list);
     return r;
