@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """summarize.py DIR: median over repeated runs (DIR/<bench>_np<N>_r<K>.json,
 written by perf/campaign.sh) of tutti's and MPI's out-of-place time and bus
-bandwidth per size, and of the per-run ratio MPI time / tutti time, as
-markdown tables."""
+bandwidth per size, and of the per-run ratio MPI time / tutti time (with
+its range over the runs when there are several), as markdown tables."""
 import glob
 import json
 import os
@@ -43,7 +43,8 @@ def main():
             print("| %s | %.2f | %.2f | %s | %s | %s%s |" % (
                 human(s), statistics.median(t), statistics.median(b),
                 "%.2f" % statistics.median(mt) if mt else "n/a", "%.2f" % statistics.median(mb) if mb else "n/a",
-                "%.2fx" % statistics.median(ratio) if ratio else "n/a", "" if wrong == 0 else " (%d WRONG)" % wrong))
+                ("%.2fx" % statistics.median(ratio) +
+                 (" [%.2f-%.2f]" % (min(ratio), max(ratio)) if len(ratio) > 1 else "")) if ratio else "n/a", "" if wrong == 0 else " (%d WRONG)" % wrong))
     iperf = {}
     for path in sorted(glob.glob(os.path.join(d, "iperf_*_r*.txt"))):
         m = re.match(r"iperf_(.+)_r\d+\.txt", os.path.basename(path))
