@@ -22,7 +22,8 @@
     X(ALLGATHER, allgather)                                                    \
     X(REDUCE_SCATTER, reduce_scatter)                                          \
     X(REDUCE, reduce)                                                          \
-    X(BARRIER, barrier)
+    X(BARRIER, barrier)                                                        \
+    X(ALLTOALL, alltoall)
 
 typedef enum {
 #define TUTTI_COLL_ENUM_(UP, low) TUTTI_COLL_##UP,
@@ -36,7 +37,8 @@ typedef enum {
     X(TREE, tree)                                                              \
     X(RD, rd)                                                                  \
     X(DISSEMINATION, dissemination)                                            \
-    X(HIER, hier)
+    X(HIER, hier)                                                              \
+    X(PAIRWISE, pairwise)
 
 typedef enum {
 #define TUTTI_ALGO_ENUM_(UP, low) TUTTI_ALGO_##UP,
@@ -49,7 +51,7 @@ typedef struct tutti_coll_args {
     tutti_coll_t coll;
     const void *sendbuf;
     void *recvbuf;
-    size_t count; /* elements: per rank block for allgather/reduce_scatter */
+    size_t count; /* elements: per rank block for allgather/reduce_scatter/alltoall */
     tutti_datatype_t dtype;
     tutti_op_t op;
     int root;
@@ -184,6 +186,7 @@ tutti_result_t tutti_coll_allgather_rd(tutti_sched_t *s, const tutti_coll_args_t
 tutti_result_t tutti_coll_reduce_scatter_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_reduce_ring(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_reduce_tree(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_alltoall_pairwise(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_barrier_dissemination(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args_t *a);

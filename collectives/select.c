@@ -52,6 +52,7 @@ static const tutti_coll_build_fn tutti_builders[TUTTI_NUM_COLLS][TUTTI_NUM_ALGOS
     [TUTTI_COLL_REDUCE] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_ring,
                            [TUTTI_ALGO_TREE] = tutti_coll_reduce_tree},
     [TUTTI_COLL_BARRIER] = {[TUTTI_ALGO_DISSEMINATION] = tutti_coll_barrier_dissemination},
+    [TUTTI_COLL_ALLTOALL] = {[TUTTI_ALGO_PAIRWISE] = tutti_coll_alltoall_pairwise},
 };
 
 /* Default choice per collective: [0] for small messages, [1] for large. */
@@ -62,6 +63,7 @@ static const tutti_algo_t tutti_defaults[TUTTI_NUM_COLLS][2] = {
     [TUTTI_COLL_REDUCE_SCATTER] = {TUTTI_ALGO_RING, TUTTI_ALGO_RING},
     [TUTTI_COLL_REDUCE] = {TUTTI_ALGO_TREE, TUTTI_ALGO_RING},
     [TUTTI_COLL_BARRIER] = {TUTTI_ALGO_DISSEMINATION, TUTTI_ALGO_DISSEMINATION},
+    [TUTTI_COLL_ALLTOALL] = {TUTTI_ALGO_PAIRWISE, TUTTI_ALGO_PAIRWISE},
 };
 
 const char *tutti_coll_name(tutti_coll_t c)
@@ -98,7 +100,8 @@ tutti_coll_build_fn tutti_coll_builder(tutti_coll_t c, tutti_algo_t a)
 size_t tutti_coll_bytes(const tutti_coll_args_t *a)
 {
     size_t b = a->count * a->esize;
-    if (a->coll == TUTTI_COLL_ALLGATHER || a->coll == TUTTI_COLL_REDUCE_SCATTER) b *= (size_t)a->nranks;
+    if (a->coll == TUTTI_COLL_ALLGATHER || a->coll == TUTTI_COLL_REDUCE_SCATTER || a->coll == TUTTI_COLL_ALLTOALL)
+        b *= (size_t)a->nranks;
     return b;
 }
 
@@ -285,7 +288,7 @@ static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen
         if (coll < 0) {
             snprintf(err, errlen,
                      "TUTTI_ALGO: unknown collective '%s' in '%.*s' (collectives: allreduce, broadcast, "
-                     "allgather, reduce_scatter, reduce, barrier)",
+                     "allgather, reduce_scatter, reduce, barrier, alltoall)",
                      name, (int)elen, e);
             return -1;
         }
@@ -306,7 +309,7 @@ static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen
         size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
         int a = tutti_algo_from_name(p, n);
         if (a < 0) {
-            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination, hier)",
+            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination, hier, pairwise)",
                      (int)n, p, (int)elen, e);
             return -1;
         }

@@ -291,6 +291,15 @@ TUTTI_EXPORT tutti_result_t tutti_reduce(const void *sendbuf, void *recvbuf, siz
                                          tutti_datatype_t dtype, tutti_op_t op, int root,
                                          tutti_comm_t comm);
 
+/* Block q of rank r's sendbuf (count elements at sendbuf + q*count) lands
+ * as block r of rank q's recvbuf: every rank sends a block to every rank
+ * and receives one from each.  Both buffers hold nranks*count elements.
+ * In place: sendbuf == recvbuf (blocks are exchanged through the
+ * transports' own slots, no extra buffer).  count is the same on every
+ * rank (per-peer counts, as MPI_Alltoallv, are not offered). */
+TUTTI_EXPORT tutti_result_t tutti_alltoall(const void *sendbuf, void *recvbuf, size_t count,
+                                           tutti_datatype_t dtype, tutti_comm_t comm);
+
 /* Returns when every rank has entered the barrier. */
 TUTTI_EXPORT tutti_result_t tutti_barrier(tutti_comm_t comm);
 
@@ -312,6 +321,9 @@ TUTTI_EXPORT tutti_result_t tutti_ireduce_scatter(const void *sendbuf, void *rec
 TUTTI_EXPORT tutti_result_t tutti_ireduce(const void *sendbuf, void *recvbuf, size_t count,
                                           tutti_datatype_t dtype, tutti_op_t op, int root,
                                           tutti_comm_t comm, tutti_request_t *req);
+TUTTI_EXPORT tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, size_t count,
+                                            tutti_datatype_t dtype, tutti_comm_t comm,
+                                            tutti_request_t *req);
 TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req);
 
 /* Waits until req completes, then releases it (the handle becomes invalid).
@@ -335,7 +347,7 @@ TUTTI_EXPORT const char *tutti_op_name(tutti_op_t op);
 
 /* The algorithm the communicator will use (or used) for a collective of
  * `bytes` bytes: "ring", "tree", ... .  coll is one of "allreduce",
- * "broadcast", "allgather", "reduce_scatter", "reduce", "barrier".
+ * "broadcast", "allgather", "reduce_scatter", "reduce", "barrier", "alltoall".
  * Returns NULL for an unknown collective or a bad comm. */
 TUTTI_EXPORT const char *tutti_comm_algorithm(tutti_comm_t comm, const char *coll, size_t bytes);
 

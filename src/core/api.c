@@ -37,7 +37,8 @@ static tutti_result_t tutti_validate(tutti_comm_t comm, const char *call, tutti_
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: root %d is out of range for %d ranks", call,
                                 a->root, p);
     a->esize = tutti_dtype_size(a->dtype);
-    size_t mult = (c == TUTTI_COLL_ALLGATHER || c == TUTTI_COLL_REDUCE_SCATTER) ? (size_t)p : 1;
+    size_t mult =
+        (c == TUTTI_COLL_ALLGATHER || c == TUTTI_COLL_REDUCE_SCATTER || c == TUTTI_COLL_ALLTOALL) ? (size_t)p : 1;
     if (a->count > SIZE_MAX / 2 / a->esize / mult)
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
                                 "%s: count %zu of %s (x %zu ranks) overflows the addressable size", call, a->count,
@@ -61,6 +62,8 @@ static tutti_result_t tutti_validate(tutti_comm_t comm, const char *call, tutti_
     } else if (c == TUTTI_COLL_REDUCE_SCATTER) {
         slen = blk * (size_t)p;
         inplace = ((char *)r == (const char *)s + (size_t)me * blk);
+    } else if (c == TUTTI_COLL_ALLTOALL) {
+        slen = rlen = blk * (size_t)p;
     }
     if (!inplace && tutti_overlap(s, slen, r, rlen))
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
@@ -222,6 +225,22 @@ tutti_result_t tutti_iallgather(const void *sendbuf, void *recvbuf, size_t sendc
     if (r != TUTTI_SUCCESS) return r;
     tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLGATHER, sendbuf, recvbuf, sendcount, dtype, TUTTI_SUM, 0);
     return tutti_collective(comm, "tutti_iallgather", &a, req);
+}
+
+tutti_result_t tutti_alltoall(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                              tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, count, dtype, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_alltoall", &a, NULL);
+}
+
+tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, size_t count, tutti_datatype_t dtype,
+                               tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ialltoall", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, count, dtype, TUTTI_SUM, 0);
+    return tutti_collective(comm, "tutti_ialltoall", &a, req);
 }
 
 tutti_result_t tutti_reduce_scatter(const void *sendbuf, void *recvbuf, size_t recvcount, tutti_datatype_t dtype,

@@ -126,6 +126,9 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
     case TUTTI_COLL_BARRIER:
         if (a == TUTTI_ALGO_DISSEMINATION) return lg * al;
         break;
+    case TUTTI_COLL_ALLTOALL: /* n: the whole send buffer; p-1 exchanges of a block */
+        if (a == TUTTI_ALGO_PAIRWISE) return (p - 1) * (al + n / p * be);
+        break;
     }
     return -1;
 }

@@ -2,7 +2,7 @@
 /*
  * In-memory simulator: p ranks in one process, each with a real engine,
  * linked by FIFOs that behave like a transport (bounded slots, ordered,
- * idempotent acquire).  Runs every rank's schedule round-robin in a shuffled
+ * idempotent acquire, messages that arrive late).  Runs every rank's schedule round-robin in a shuffled
  * order and reports deadlocks (a full round in which no rank moved) and
  * leftover messages (schedules that do not match).
  */

@@ -36,7 +36,8 @@ static sim_world_t *worlds[4][3]; /* by nslots, slot size: reused for one p */
 static size_t send_elems(const sched_case_t *c)
 {
     switch (c->coll) {
-    case TUTTI_COLL_REDUCE_SCATTER: return c->count * (size_t)c->p;
+    case TUTTI_COLL_REDUCE_SCATTER:
+    case TUTTI_COLL_ALLTOALL: return c->count * (size_t)c->p;
     case TUTTI_COLL_BARRIER: return 0;
     default: return c->count;
     }
@@ -45,7 +46,8 @@ static size_t send_elems(const sched_case_t *c)
 static size_t recv_elems(const sched_case_t *c)
 {
     switch (c->coll) {
-    case TUTTI_COLL_ALLGATHER: return c->count * (size_t)c->p;
+    case TUTTI_COLL_ALLGATHER:
+    case TUTTI_COLL_ALLTOALL: return c->count * (size_t)c->p;
     case TUTTI_COLL_BARRIER: return 0;
     default: return c->count;
     }
@@ -143,6 +145,10 @@ static int run_case(const sched_case_t *c)
             ref_reduce(want, c->count, c->dt, c->op, p, (size_t)r * c->count, c->seed);
             if (c->inplace) got = rbuf[r] + (size_t)r * c->count * es;
             n = c->count;
+            break;
+        case TUTTI_COLL_ALLTOALL: /* block q: rank q's block r */
+            for (int q = 0; q < p; q++)
+                ref_fill(want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, (size_t)r * c->count, c->seed);
             break;
         case TUTTI_COLL_REDUCE:
             if (r != c->root) continue;
@@ -283,13 +289,14 @@ int main(void)
                                 for (int inplace = 0; inplace < 2; inplace++) {
                                     tutti_datatype_t dt = full ? all_dt[di] : all_dt[seed % 10];
                                     tutti_op_t op = !has_op ? TUTTI_SUM : full ? all_op[oi] : all_op[(seed / 10) % 5];
-                                    /* all-gather and reduce-scatter move p blocks: keep them small at large p */
+                                    /* all-gather, reduce-scatter and all-to-all move p blocks: keep them small at large p */
                                     size_t count = counts[ci];
                                     if (p > 16 && count > 1000 &&
-                                        (coll == TUTTI_COLL_ALLGATHER || coll == TUTTI_COLL_REDUCE_SCATTER))
+                                        (coll == TUTTI_COLL_ALLGATHER || coll == TUTTI_COLL_REDUCE_SCATTER ||
+                                         coll == TUTTI_COLL_ALLTOALL))
                                         count = 257;
                                     sched_case_t c = {(tutti_coll_t)coll, (tutti_algo_t)algo, p, count, dt, op, root,
-                                                      inplace, 2 + (seed % 2), slots[seed % 3], seed};
+                                                      inplace, 2 + ((seed >> 1) % 2), slots[seed % 3], seed};
                                     seed++;
                                     ncases++;
                                     if (!run_case(&c)) {
