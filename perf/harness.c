@@ -39,12 +39,14 @@ typedef struct {
     int mpi, sweep, cold, slices;
 } opts_t;
 
-static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce"};
+static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce",
+                                                      "alltoall"};
 static const char *const algos[PERF_NCOLL][5] = {{"ring", "tree", "rd", "hier", NULL},
                                                     {"ring", "tree", "hier", NULL},
                                                     {"ring", "rd", "hier", NULL},
                                                     {"ring", NULL},
-                                                    {"ring", "tree", NULL}};
+                                                    {"ring", "tree", NULL},
+                                                    {"pairwise", NULL}};
 static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg"};
 static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
                                                           "half", "bfloat16", "float", "double"};
@@ -200,8 +202,14 @@ static void *alloc_touch(size_t n)
     return p;
 }
 
-static size_t send_bytes(size_t count, size_t es) { return (coll == PERF_REDUCE_SCATTER ? count : perf_call_count(coll, count, np)) * es; }
-static size_t recv_bytes(size_t count, size_t es) { return (coll == PERF_ALLGATHER ? count : perf_call_count(coll, count, np)) * es; }
+static size_t send_bytes(size_t count, size_t es)
+{
+    return (coll == PERF_REDUCE_SCATTER || coll == PERF_ALLTOALL ? count : perf_call_count(coll, count, np)) * es;
+}
+static size_t recv_bytes(size_t count, size_t es)
+{
+    return (coll == PERF_ALLGATHER || coll == PERF_ALLTOALL ? count : perf_call_count(coll, count, np)) * es;
+}
 
 /* ---- one operation -------------------------------------------------------------- */
 
@@ -233,6 +241,7 @@ static tutti_result_t tutti_call(const call_t *c, tutti_request_t *req)
     case PERF_ALLGATHER: return req ? tutti_iallgather(c->send, c->recv, c->count, dt, comm, req) : tutti_allgather(c->send, c->recv, c->count, dt, comm);
     case PERF_REDUCE_SCATTER: return req ? tutti_ireduce_scatter(c->send, c->recv, c->count, dt, op, comm, req) : tutti_reduce_scatter(c->send, c->recv, c->count, dt, op, comm);
     case PERF_REDUCE: return req ? tutti_ireduce(c->send, c->recv, c->count, dt, op, c->root, comm, req) : tutti_reduce(c->send, c->recv, c->count, dt, op, c->root, comm);
+    case PERF_ALLTOALL: return req ? tutti_ialltoall(c->send, c->recv, c->count, dt, comm, req) : tutti_alltoall(c->send, c->recv, c->count, dt, comm);
     default: return TUTTI_ERR_INVALID_ARGUMENT;
     }
 }
@@ -291,6 +300,8 @@ static int mpi_call(const call_t *c, MPI_Request *req)
     case PERF_REDUCE:
         if (c->send == c->recv) s = me == c->root ? MPI_IN_PLACE : c->send;
         return req ? MPI_Ireduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD, req) : MPI_Reduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD);
+    case PERF_ALLTOALL:
+        return req ? MPI_Ialltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD, req) : MPI_Alltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD);
     default: return MPI_ERR_OTHER;
     }
 }
@@ -394,7 +405,7 @@ static long check_call(pool_t *pool, size_t count, size_t es, int inplace, int d
     c.op = op;
     c.root = root;
     tutti_op_t fop = has_op() ? (tutti_op_t)op : TUTTI_SUM;
-    size_t sn = coll == PERF_REDUCE_SCATTER ? n * (size_t)np : n;
+    size_t sn = coll == PERF_REDUCE_SCATTER || coll == PERF_ALLTOALL ? n * (size_t)np : n;
     memset(pool->recv, 0xa5, (rb > sn * es ? rb : sn * es) + CANARY);
     if (inplace && coll == PERF_ALLGATHER) ref_fill(pool->recv + (size_t)me * n * es, n, (tutti_datatype_t)dt, fop, me, 0, seed);
     else if (inplace) ref_fill(pool->recv, sn, (tutti_datatype_t)dt, fop, me, 0, seed);
@@ -421,6 +432,11 @@ static long check_call(pool_t *pool, size_t count, size_t es, int inplace, int d
         case PERF_REDUCE:
             ncheck = me == root ? n : 0;
             ref_reduce(want, ncheck, (tutti_datatype_t)dt, (tutti_op_t)op, np, 0, seed);
+            break;
+        case PERF_ALLTOALL: /* block q: rank q's block me */
+            ncheck = n * (size_t)np;
+            for (int q = 0; q < np; q++)
+                ref_fill(want + (size_t)q * n * es, n, (tutti_datatype_t)dt, TUTTI_SUM, q, (size_t)me * n, seed);
             break;
         default: break;
         }

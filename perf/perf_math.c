@@ -30,13 +30,13 @@ int perf_parse_size(const char *s, size_t *out)
 size_t perf_count(perf_coll_t c, size_t bytes, size_t esize, int nranks)
 {
     size_t count = bytes / esize;
-    if (c == PERF_ALLGATHER || c == PERF_REDUCE_SCATTER) count -= count % (size_t)nranks;
+    if (c == PERF_ALLGATHER || c == PERF_REDUCE_SCATTER || c == PERF_ALLTOALL) count -= count % (size_t)nranks;
     return count;
 }
 
 size_t perf_call_count(perf_coll_t c, size_t count, int nranks)
 {
-    return (c == PERF_ALLGATHER || c == PERF_REDUCE_SCATTER) ? count / (size_t)nranks : count;
+    return (c == PERF_ALLGATHER || c == PERF_REDUCE_SCATTER || c == PERF_ALLTOALL) ? count / (size_t)nranks : count;
 }
 
 double perf_busbw_factor(perf_coll_t c, int n)
@@ -44,7 +44,8 @@ double perf_busbw_factor(perf_coll_t c, int n)
     switch (c) {
     case PERF_ALLREDUCE: return n > 1 ? 2.0 * (n - 1) / n : 0.0;
     case PERF_ALLGATHER:
-    case PERF_REDUCE_SCATTER: return n > 1 ? (double)(n - 1) / n : 0.0;
+    case PERF_REDUCE_SCATTER:
+    case PERF_ALLTOALL: return n > 1 ? (double)(n - 1) / n : 0.0;
     case PERF_BROADCAST:
     case PERF_REDUCE: return 1.0;
     default: return 0.0;

@@ -16,6 +16,7 @@ typedef enum {
     PERF_ALLGATHER,
     PERF_REDUCE_SCATTER,
     PERF_REDUCE,
+    PERF_ALLTOALL,
     PERF_NCOLL
 } perf_coll_t;
 

@@ -13,12 +13,15 @@
  *     r2    2    3    0    1
  *     r3    1    2    3    0
  *
- * Per slice, each exchange sends before it receives; the send copies the
- * slice into a transport slot first, so in place (sendbuf == recvbuf) the
- * received slice may overwrite the block just sent.  Slice-major order keeps
- * every connection (one block each way per pair) in one global order, so
- * one slot per FIFO is enough whatever the size.  Each rank sends and
- * receives (p-1)/p of its buffer once: bandwidth-optimal; p-1 latencies.
+ * Per slice, a rank first sends to every partner in step order, then
+ * receives from every partner in the same order: all p-1 messages of a
+ * slice are in flight at once (one latency, not p-1 round trips), and at
+ * any moment the ranks send to different peers, so no rank is flooded.
+ * The sends copy the slice into transport slots before any receive writes
+ * it, so in place (sendbuf == recvbuf) needs no extra buffer.  Slice-major
+ * order keeps every connection (one block each way per pair) in one global
+ * order, so one slot per FIFO is enough whatever the size.  Each rank sends
+ * and receives (p-1)/p of its buffer once: bandwidth-optimal.
  */
 #include "coll.h"
 #include "patterns/patterns.h"
@@ -33,24 +36,25 @@ tutti_result_t tutti_coll_alltoall_pairwise(tutti_sched_t *s, const tutti_coll_a
     tutti_sched_phase(s, 0);
     for (int k = 0; k < p; k++) {
         int q = tutti_pattern_mod(k - r, p);
+        if (q == r && inplace) continue; /* the own block is already in place */
+        tutti_step_t *st = tutti_sched_step(s);
+        st->src = src + (size_t)q * blk;
+        st->bytes = blk;
         if (q == r) {
-            if (inplace) continue; /* the own block is already in place */
-            tutti_step_t *st = tutti_sched_step(s);
-            st->src = src + (size_t)r * blk;
-            st->dst = dst + (size_t)r * blk;
-            st->bytes = blk;
+            st->dst = dst + (size_t)r * blk; /* the own block: a local copy */
             continue;
         }
-        tutti_step_t *out = tutti_sched_step(s);
-        out->src = src + (size_t)q * blk;
-        out->bytes = blk;
         /* out of place the send buffer is never written: by reference is safe */
-        if (!inplace) out->flags = TUTTI_STEP_STABLE;
-        tutti_step_send(out, q);
-        tutti_step_t *in = tutti_sched_step(s);
-        in->dst = dst + (size_t)q * blk;
-        in->bytes = blk;
-        tutti_step_recv(in, q);
+        if (!inplace) st->flags = TUTTI_STEP_STABLE;
+        tutti_step_send(st, q);
+    }
+    for (int k = 0; k < p; k++) {
+        int q = tutti_pattern_mod(k - r, p);
+        if (q == r) continue;
+        tutti_step_t *st = tutti_sched_step(s);
+        st->dst = dst + (size_t)q * blk;
+        st->bytes = blk;
+        tutti_step_recv(st, q);
     }
     return TUTTI_SUCCESS;
 }

@@ -23,11 +23,13 @@
 static int me, np, tap_n, tap_fail;
 static tutti_comm_t comm;
 
-static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce", "barrier"};
-enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, NCOLL };
+static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter",
+                                         "reduce",    "barrier",   "alltoall"};
+enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, ALLTOALL, NCOLL };
 static const char *const algos[NCOLL][5] = {
     {"ring", "tree", "rd", "hier", NULL}, {"ring", "tree", "hier", NULL}, {"ring", "rd", "hier", NULL},
-    {"ring", NULL},                       {"ring", "tree", NULL},         {"dissemination", NULL}};
+    {"ring", NULL},                       {"ring", "tree", NULL},         {"dissemination", NULL},
+    {"pairwise", NULL}};
 
 static void tap_line(int ok, const char *desc, const char *diag)
 {
@@ -75,8 +77,8 @@ typedef struct {
 static void prepare(const ccase_t *c, bufs_t *b)
 {
     size_t es = tutti_datatype_size(c->dt);
-    size_t sn = c->coll == REDUCE_SCATTER ? c->count * (size_t)np : c->count;
-    size_t rn = c->coll == ALLGATHER ? c->count * (size_t)np : c->count;
+    size_t sn = (c->coll == REDUCE_SCATTER || c->coll == ALLTOALL) ? c->count * (size_t)np : c->count;
+    size_t rn = (c->coll == ALLGATHER || c->coll == ALLTOALL) ? c->count * (size_t)np : c->count;
     b->s = malloc(sn * es + 64);
     b->r = malloc(rn * es + 64);
     b->want = malloc(rn * es + 64);
@@ -116,6 +118,10 @@ static void prepare(const ccase_t *c, bufs_t *b)
         b->ncheck = c->count;
         if (c->inplace) b->check = b->r + (size_t)me * c->count * es;
         break;
+    case ALLTOALL: /* block q: rank q's block me */
+        for (int q = 0; q < np; q++)
+            ref_fill(b->want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, (size_t)me * c->count, c->seed);
+        break;
     case REDUCE:
         b->ncheck = me == c->root ? c->count : 0;
         ref_reduce(b->want, b->ncheck, c->dt, c->op, np, 0, c->seed);
@@ -143,6 +149,9 @@ static tutti_result_t post(const ccase_t *c, bufs_t *b, tutti_request_t *req)
     case REDUCE:
         return c->nonblocking ? tutti_ireduce(b->send, b->recv, c->count, c->dt, c->op, c->root, comm, req)
                               : tutti_reduce(b->send, b->recv, c->count, c->dt, c->op, c->root, comm);
+    case ALLTOALL:
+        return c->nonblocking ? tutti_ialltoall(b->send, b->recv, c->count, c->dt, comm, req)
+                              : tutti_alltoall(b->send, b->recv, c->count, c->dt, comm);
     default: return c->nonblocking ? tutti_ibarrier(comm, req) : tutti_barrier(comm);
     }
 }
@@ -208,7 +217,7 @@ static void run_matrix(size_t big)
                 /* the large size: datatype and op rotate */
                 for (int inplace = 0; inplace < 2 && coll != BARRIER; inplace++) {
                     size_t count = big;
-                    if (coll == ALLGATHER || coll == REDUCE_SCATTER) count = big / (size_t)np + 1;
+                    if (coll == ALLGATHER || coll == REDUCE_SCATTER || coll == ALLTOALL) count = big / (size_t)np + 1;
                     ccase_t c = {coll, count, (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES),
                                  (tutti_op_t)(seed / 5 % TUTTI_NUM_OPS), (int)((seed + 1) % (uint32_t)np), inplace, nb, seed};
                     seed++;
