@@ -5,14 +5,18 @@
 
 #include <stdio.h>
 
-static uint32_t tutti_fp_hash12(size_t count, int root, size_t chunk)
+/* every field must fit its bits (a fourth algorithm bit once there are more than 8) */
+_Static_assert(TUTTI_NUM_COLLS <= 8 && TUTTI_NUM_ALGOS <= 8 && TUTTI_NUM_OPS <= 8 && TUTTI_NUM_DATATYPES <= 16,
+               "a fingerprint field is too narrow");
+
+static uint32_t tutti_fp_hash11(size_t count, int root, size_t chunk)
 {
     uint64_t h = (uint64_t)count * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uint32_t)root * 0xc2b2ae3d27d4eb4fULL ^
                  (uint64_t)chunk * 0x94d049bb133111ebULL;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 32;
-    return (uint32_t)h & 0xfffu;
+    return (uint32_t)h & 0x7ffu;
 }
 
 uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op, tutti_algo_t algo,
@@ -22,7 +26,7 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
     if (!tutti_coll_has_root(coll)) root = 0;
     if (coll == TUTTI_COLL_BARRIER) dt = TUTTI_UINT8;
     return ((uint32_t)coll & 7u) << 29 | ((uint32_t)dt & 15u) << 25 | ((uint32_t)op & 7u) << 22 |
-           ((uint32_t)algo & 3u) << 20 | ((uint32_t)seq & 0xffu) << 12 | tutti_fp_hash12(count, root, chunk);
+           ((uint32_t)algo & 7u) << 19 | ((uint32_t)seq & 0xffu) << 11 | tutti_fp_hash11(count, root, chunk);
 }
 
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len)
@@ -30,12 +34,12 @@ void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t le
     tutti_coll_t c = (tutti_coll_t)(fp >> 29 & 7u);
     tutti_datatype_t dt = (tutti_datatype_t)(fp >> 25 & 15u);
     tutti_op_t op = (tutti_op_t)(fp >> 22 & 7u);
-    tutti_algo_t a = (tutti_algo_t)(fp >> 20 & 3u);
-    unsigned seq = fp >> 12 & 0xffu, myseq = mine >> 12 & 0xffu;
+    tutti_algo_t a = (tutti_algo_t)(fp >> 19 & 7u);
+    unsigned seq = fp >> 11 & 0xffu, myseq = mine >> 11 & 0xffu;
     char seqtxt[48];
     if (seq == myseq) snprintf(seqtxt, sizeof(seqtxt), "the same call number");
     else snprintf(seqtxt, sizeof(seqtxt), "call number %u mod 256 (ours %u)", seq, myseq);
     snprintf(buf, len, "tutti_%s (%s%s%s, algorithm %s%s; %s)", tutti_coll_name(c), tutti_dtype_name(dt),
              tutti_coll_has_op(c) ? " " : "", tutti_coll_has_op(c) ? tutti_dtype_op_name(op) : "", tutti_algo_name(a),
-             (fp & 0xfffu) != (mine & 0xfffu) ? ", another count, root or slice size" : "", seqtxt);
+             (fp & 0x7ffu) != (mine & 0x7ffu) ? ", another count, root or slice size" : "", seqtxt);
 }

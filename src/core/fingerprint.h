@@ -7,8 +7,8 @@
  * algorithm) get TUTTI_ERR_MISMATCH at the first message instead of a
  * deadlock or corrupted results.
  *
- *   bits 31..29 collective   28..25 datatype   24..22 op   21..20 algorithm
- *   bits 19..12 sequence number (low 8 bits)   11..0 hash of (count, root,
+ *   bits 31..29 collective   28..25 datatype   24..22 op   21..19 algorithm
+ *   bits 18..11 sequence number (low 8 bits)   10..0 hash of (count, root,
  *   pipelining slice: ranks that cut a message differently never agree)
  *
  * A fingerprint decodes back into words, so the error describes both sides.

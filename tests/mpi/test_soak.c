@@ -21,11 +21,12 @@
 #include <string.h>
 #include <time.h>
 
-enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, NCOLL };
-static const char *const cname[NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce", "barrier"};
+enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, ALLTOALL, NCOLL };
+static const char *const cname[NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter",
+                                         "reduce",    "barrier",   "alltoall"};
 static const char *const algos[NCOLL][4] = {
     {"ring", "tree", "rd", NULL}, {"ring", "tree", NULL}, {"ring", "rd", NULL}, {"ring", NULL}, {"ring", "tree", NULL},
-    {"dissemination", NULL}};
+    {"dissemination", NULL},      {"pairwise", NULL}};
 
 static int me, np;
 static uint64_t rs;
@@ -54,8 +55,8 @@ typedef struct {
 static void prepare(op_t *o)
 {
     size_t es = tutti_datatype_size(o->dt);
-    size_t sn = o->coll == REDUCE_SCATTER ? o->count * (size_t)np : o->count;
-    size_t rn = o->coll == ALLGATHER ? o->count * (size_t)np : o->count;
+    size_t sn = (o->coll == REDUCE_SCATTER || o->coll == ALLTOALL) ? o->count * (size_t)np : o->count;
+    size_t rn = (o->coll == ALLGATHER || o->coll == ALLTOALL) ? o->count * (size_t)np : o->count;
     o->s = malloc(sn * es + 8);
     o->r = malloc((rn > sn ? rn : sn) * es + 8);
     o->want = malloc(rn * es + 8);
@@ -88,6 +89,7 @@ static tutti_result_t post(tutti_comm_t c, op_t *o)
     case ALLGATHER: return q ? tutti_iallgather(o->send, o->recv, o->count, o->dt, c, q) : tutti_allgather(o->send, o->recv, o->count, o->dt, c);
     case REDUCE_SCATTER: return q ? tutti_ireduce_scatter(o->send, o->recv, o->count, o->dt, o->op, c, q) : tutti_reduce_scatter(o->send, o->recv, o->count, o->dt, o->op, c);
     case REDUCE: return q ? tutti_ireduce(o->send, o->recv, o->count, o->dt, o->op, o->root, c, q) : tutti_reduce(o->send, o->recv, o->count, o->dt, o->op, o->root, c);
+    case ALLTOALL: return q ? tutti_ialltoall(o->send, o->recv, o->count, o->dt, c, q) : tutti_alltoall(o->send, o->recv, o->count, o->dt, c);
     default: return q ? tutti_ibarrier(c, q) : tutti_barrier(c);
     }
 }
@@ -97,7 +99,7 @@ static int check(op_t *o, char *err, size_t len)
 {
     size_t es = tutti_datatype_size(o->dt);
     const char *got = o->r;
-    size_t n = o->coll == ALLGATHER ? o->count * (size_t)np : o->count;
+    size_t n = (o->coll == ALLGATHER || o->coll == ALLTOALL) ? o->count * (size_t)np : o->count;
     switch (o->coll) {
     case ALLREDUCE: ref_reduce(o->want, n, o->dt, o->op, np, 0, o->seed); break;
     case BROADCAST: ref_fill(o->want, n, o->dt, TUTTI_SUM, o->root, 0, o->seed); break;
@@ -111,6 +113,10 @@ static int check(op_t *o, char *err, size_t len)
     case REDUCE:
         if (me != o->root) n = 0;
         ref_reduce(o->want, n, o->dt, o->op, np, 0, o->seed);
+        break;
+    case ALLTOALL: /* block q: rank q's block me */
+        for (int q = 0; q < np; q++)
+            ref_fill(o->want + (size_t)q * o->count * es, o->count, o->dt, TUTTI_SUM, q, (size_t)me * o->count, o->seed);
         break;
     default: n = 0;
     }
@@ -161,7 +167,7 @@ int main(int argc, char **argv)
         o.nonblocking = (int)(rnd() % 3 == 0);
         int lg = (int)(rnd() % 18);
         o.count = lg == 0 ? 0 : (size_t)(rnd() % (1ULL << lg)) + 1;
-        if (o.coll == ALLGATHER || o.coll == REDUCE_SCATTER) o.count = o.count / (size_t)np + (o.count > 0);
+        if (o.coll == ALLGATHER || o.coll == REDUCE_SCATTER || o.coll == ALLTOALL) o.count = o.count / (size_t)np + (o.count > 0);
         o.seed = (uint32_t)rnd();
         int reorder = (int)(rnd() % 2);
         char spec[64];

@@ -125,6 +125,8 @@ static tutti_result_t run_variant(tutti_comm_t c, int kind, int rank)
     case 13: /* the same broadcast cut in other slices: rank 2 was told 4K, the others 8K */
         tutti_comm_set_algorithms(c, rank == 2 ? "broadcast:ring/4K@0-max" : "broadcast:ring/8K@0-max");
         return tutti_broadcast(bufa, bufb, 4096, TUTTI_FLOAT32, 0, c);
+    case 14: return tutti_alltoall(bufa, bufb, 300, TUTTI_FLOAT32, c);
+    case 15: return tutti_alltoall(bufa, bufb, 301, TUTTI_FLOAT32, c);
     case 12: /* a skipped call: rank 2 goes straight to the next one */
         return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
     default: return TUTTI_ERR_INTERNAL;
@@ -152,7 +154,7 @@ static void mismatch_rank(job_t *j, int r)
         if (r != 2) j->res[r] = tutti_barrier(j->comm[r]);
         if (r == 2 || j->res[r] == TUTTI_SUCCESS) j->res[r] = run_variant(j->comm[r], 0, r);
     } else {
-        int kind = r == 2 ? m->odd : (m->odd == 5 ? 1 : m->odd == 13 ? 13 : 0);
+        int kind = r == 2 ? m->odd : (m->odd == 5 ? 1 : m->odd == 13 ? 13 : m->odd == 15 ? 14 : 0);
         if (m->odd == 8 && r != 2) j->res[r] = tutti_reduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, 0, j->comm[r]);
         else j->res[r] = run_variant(j->comm[r], kind, r);
     }
@@ -178,6 +180,8 @@ static void test_mismatch(void)
         {"all-reduce float32 against float16", 11},
         {"one rank skipped a call (barrier)", 12},
         {"broadcast cut in 4K slices on one rank, 8K on the others", 13},
+        {"all-reduce against all-to-all", 14},
+        {"all-to-all count 300 against 301", 15},
     };
     int caught = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
     for (int k = 0; k < n; k++) {

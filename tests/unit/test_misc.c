@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SipHash vectors, unique-id encoding, result strings, address parsing. */
 #include "core/bootstrap.h"
+#include "core/fingerprint.h"
 #include "tap.h"
 #include "tutti.h"
 #include "util/siphash.h"
@@ -89,8 +90,35 @@ static void test_addr(void)
         tap_ok(tutti_sockaddr_parse(bad[k], &a, err, sizeof(err)) != 0 && err[0], "address '%s' rejected: %s", bad[k], err);
 }
 
+/* Every collective and algorithm survives the trip through a fingerprint:
+ * the description names both, and two algorithms never share one. */
+static void test_fingerprint(void)
+{
+    int named = 0, pairs = 0, distinct = 0;
+    char want[128], got[256];
+    for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
+        for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
+            uint32_t fa = tutti_fingerprint((tutti_coll_t)c, TUTTI_FLOAT32, TUTTI_SUM, (tutti_algo_t)a, 7, 100, 0, 0);
+            tutti_fingerprint_describe(fa, fa, got, sizeof(got));
+            snprintf(want, sizeof(want), "tutti_%s (", tutti_coll_name((tutti_coll_t)c));
+            char alg[64];
+            snprintf(alg, sizeof(alg), "algorithm %s;", tutti_algo_name((tutti_algo_t)a));
+            if (strstr(got, want) == got && strstr(got, alg)) named++;
+            else tap_diag("%s/%s described as: %s", tutti_coll_name((tutti_coll_t)c), tutti_algo_name((tutti_algo_t)a), got);
+            for (int b = a + 1; b < TUTTI_NUM_ALGOS; b++) {
+                pairs++;
+                if (tutti_fingerprint((tutti_coll_t)c, TUTTI_FLOAT32, TUTTI_SUM, (tutti_algo_t)b, 7, 100, 0, 0) != fa) distinct++;
+            }
+        }
+    }
+    tap_ok(named == TUTTI_NUM_COLLS * TUTTI_NUM_ALGOS, "fingerprints name their collective and algorithm (%d of %d)", named,
+           TUTTI_NUM_COLLS * TUTTI_NUM_ALGOS);
+    tap_ok(distinct == pairs, "two algorithms never share a fingerprint (%d of %d pairs differ)", distinct, pairs);
+}
+
 int main(void)
 {
+    test_fingerprint();
     test_siphash();
     test_id();
     test_results();
