@@ -121,7 +121,7 @@ static int tutti_comm_wait_root(tutti_comm_t comm, const struct tutti_request *r
 
 static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_request *req)
 {
-    double now = tutti_time_now();
+    double now = tutti_time_coarse();
     char what[192];
     if (req->x.steps_done != req->last_steps || req->last_progress == 0) {
         req->last_steps = req->x.steps_done;

@@ -31,7 +31,7 @@ void tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req)
     e->count = req->count;
     e->state = TUTTI_FR_POSTED;
     e->peer = -1;
-    e->t_post = tutti_time_now();
+    e->t_post = tutti_time_coarse();
     fr->n++;
 }
 
@@ -39,7 +39,7 @@ void tutti_recorder_update(tutti_recorder_t *fr, const struct tutti_request *req
 {
     tutti_fr_entry_t *e = tutti_fr_slot(fr, req->seq);
     if (!e) return;
-    double now = tutti_time_now();
+    double now = tutti_time_coarse();
     if (state == TUTTI_FR_RUNNING && e->state == TUTTI_FR_POSTED) e->t_start = now;
     if (state >= TUTTI_FR_DONE) {
         e->t_end = now;
@@ -57,7 +57,7 @@ void tutti_recorder_update(tutti_recorder_t *fr, const struct tutti_request *req
 size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, char *buf, size_t len)
 {
     size_t o = 0;
-    double now = tutti_time_now();
+    double now = tutti_time_coarse();
     uint64_t first = fr->n > (uint64_t)last ? fr->n - (uint64_t)last : 0;
     if (first + TUTTI_RECORDER_SIZE < fr->n) first = fr->n - TUTTI_RECORDER_SIZE;
     if (len) buf[0] = '\0';
