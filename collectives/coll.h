@@ -192,6 +192,21 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
 tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 
+/* Point-to-point (collectives/p2p/group.c): one operation of a group. */
+typedef struct {
+    int peer;
+    int send;          /* 1: send sbuf to peer; 0: receive from peer into rbuf */
+    const void *sbuf;
+    void *rbuf;
+    size_t bytes;
+} tutti_p2p_op_t;
+
+/* The schedule of a group of sends and receives (posting order matters:
+ * messages between two ranks match in it).  Self sends must pair with self
+ * receives of the same size, in order (checked by the caller; else
+ * TUTTI_ERR_INVALID_ARGUMENT).  Pure, like the algorithms. */
+tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, const tutti_p2p_op_t *ops, int nops);
+
 /* Builds the schedule of algorithm `algo` for a call: the builder, run in
  * topology ring order (a->ring_order) where the algorithm is a ring whose
  * result does not depend on who sits where (all-reduce, broadcast, reduce);

@@ -326,6 +326,54 @@ TUTTI_EXPORT tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, 
                                             tutti_request_t *req);
 TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req);
 
+/* ---------------------------------------------------------------------- */
+/* Point-to-point                                                         */
+/*
+ * tutti_send sends count elements of buf to rank peer; tutti_recv receives
+ * count elements from rank peer into buf.  Messages between two ranks match
+ * in posting order, and a send and its receive must have the same size in
+ * bytes (else TUTTI_ERR_MISMATCH on both).  Only the two ranks take part:
+ * point-to-point calls may come between collectives on some ranks only.
+ *
+ * Alone, a send or receive is one operation, run in posting order with the
+ * communicator's other operations (as a collective is): a blocking send
+ * returns once its bytes are handed to the transport or the peer, which for
+ * large messages means the peer's receive has run.  So two ranks that both
+ * send first and receive second wait for each other once messages outgrow
+ * the transport's slots, until the deadline (TUTTI_ERR_TIMEOUT naming the
+ * peer).  Exchanges belong in a group:
+ *
+ *   tutti_group_start(comm);
+ *   tutti_send(out, n, TUTTI_FLOAT32, right, comm);   recorded only
+ *   tutti_recv(in, n, TUTTI_FLOAT32, left, comm);
+ *   tutti_group_end(comm);                            all of them at once
+ *
+ * Inside a group, tutti_send / tutti_recv only record (buffers are read and
+ * written during tutti_group_end or until its request completes); any other
+ * call on the communicator is TUTTI_ERR_INVALID_USAGE; a group may send to
+ * and receive from this rank itself (the i-th self send lands in the i-th
+ * self receive, which must have its size), and no receive buffer may
+ * overlap another buffer of the group (TUTTI_ERR_INVALID_ARGUMENT at
+ * tutti_group_end, nothing sent).  Groups do not nest; a group belongs to
+ * the thread that opened it.  count 0 is valid (nothing crosses).
+ * Errors: as collectives, and INVALID_ARGUMENT for peer out of range;
+ * INVALID_USAGE for a self send or receive outside a group.
+ */
+TUTTI_EXPORT tutti_result_t tutti_send(const void *buf, size_t count, tutti_datatype_t dtype, int peer,
+                                       tutti_comm_t comm);
+TUTTI_EXPORT tutti_result_t tutti_recv(void *buf, size_t count, tutti_datatype_t dtype, int peer,
+                                       tutti_comm_t comm);
+/* Nonblocking (not inside a group): complete with tutti_wait / tutti_test. */
+TUTTI_EXPORT tutti_result_t tutti_isend(const void *buf, size_t count, tutti_datatype_t dtype, int peer,
+                                        tutti_comm_t comm, tutti_request_t *req);
+TUTTI_EXPORT tutti_result_t tutti_irecv(void *buf, size_t count, tutti_datatype_t dtype, int peer,
+                                        tutti_comm_t comm, tutti_request_t *req);
+TUTTI_EXPORT tutti_result_t tutti_group_start(tutti_comm_t comm);
+/* Runs the group's sends and receives as one operation and waits for it. */
+TUTTI_EXPORT tutti_result_t tutti_group_end(tutti_comm_t comm);
+/* The same without waiting: *req completes with the whole group. */
+TUTTI_EXPORT tutti_result_t tutti_igroup_end(tutti_comm_t comm, tutti_request_t *req);
+
 /* Waits until req completes, then releases it (the handle becomes invalid).
  * Returns the operation's result.  Waiting on a request drives every
  * operation posted before it on the same communicator. */

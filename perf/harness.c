@@ -40,13 +40,14 @@ typedef struct {
 } opts_t;
 
 static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce",
-                                                      "alltoall"};
+                                                      "alltoall",  "sendrecv"};
 static const char *const algos[PERF_NCOLL][5] = {{"ring", "tree", "rd", "hier", NULL},
                                                     {"ring", "tree", "hier", NULL},
                                                     {"ring", "rd", "hier", NULL},
                                                     {"ring", NULL},
                                                     {"ring", "tree", NULL},
-                                                    {"pairwise", NULL}};
+                                                    {"pairwise", NULL},
+                                                    {NULL}};
 static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg"};
 static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
                                                           "half", "bfloat16", "float", "double"};
@@ -57,6 +58,13 @@ static perf_coll_t coll;
 static const char *bench_name;
 static FILE *json;
 static int json_rows;
+
+/* The algorithm tutti picks for this size ("p2p" for send/recv). */
+static const char *algo_at(size_t bytes)
+{
+    const char *a = coll == PERF_SENDRECV ? NULL : tutti_comm_algorithm(comm, coll_api_name[coll], bytes);
+    return a ? a : "p2p";
+}
 
 static int has_op(void) { return coll == PERF_ALLREDUCE || coll == PERF_REDUCE_SCATTER || coll == PERF_REDUCE; }
 static int has_root(void) { return coll == PERF_BROADCAST || coll == PERF_REDUCE; }
@@ -225,7 +233,7 @@ static void place(call_t *c, char *s, char *r, size_t count, size_t es, int inpl
     c->count = perf_call_count(coll, count, np);
     c->send = s;
     c->recv = r;
-    if (!inplace) return;
+    if (!inplace || coll == PERF_SENDRECV) return; /* no in-place form: both columns time the same call */
     if (coll == PERF_ALLGATHER) c->send = r + (size_t)me * c->count * es;
     else if (coll == PERF_REDUCE_SCATTER) { c->send = r; c->recv = r + (size_t)me * c->count * es; }
     else c->send = r;
@@ -242,6 +250,13 @@ static tutti_result_t tutti_call(const call_t *c, tutti_request_t *req)
     case PERF_REDUCE_SCATTER: return req ? tutti_ireduce_scatter(c->send, c->recv, c->count, dt, op, comm, req) : tutti_reduce_scatter(c->send, c->recv, c->count, dt, op, comm);
     case PERF_REDUCE: return req ? tutti_ireduce(c->send, c->recv, c->count, dt, op, c->root, comm, req) : tutti_reduce(c->send, c->recv, c->count, dt, op, c->root, comm);
     case PERF_ALLTOALL: return req ? tutti_ialltoall(c->send, c->recv, c->count, dt, comm, req) : tutti_alltoall(c->send, c->recv, c->count, dt, comm);
+    case PERF_SENDRECV: {
+        tutti_result_t r = tutti_group_start(comm);
+        if (r == TUTTI_SUCCESS) r = tutti_send(c->send, c->count, dt, (me + 1) % np, comm);
+        if (r == TUTTI_SUCCESS) r = tutti_recv(c->recv, c->count, dt, (me + np - 1) % np, comm);
+        if (r == TUTTI_SUCCESS) r = req ? tutti_igroup_end(comm, req) : tutti_group_end(comm);
+        return r;
+    }
     default: return TUTTI_ERR_INVALID_ARGUMENT;
     }
 }
@@ -302,6 +317,10 @@ static int mpi_call(const call_t *c, MPI_Request *req)
         return req ? MPI_Ireduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD, req) : MPI_Reduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD);
     case PERF_ALLTOALL:
         return req ? MPI_Ialltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD, req) : MPI_Alltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD);
+    case PERF_SENDRECV: /* MPI-3 has no nonblocking sendrecv: always blocking */
+        if (req) *req = MPI_REQUEST_NULL;
+        return MPI_Sendrecv(c->send, n, t, (me + 1) % np, 0, c->recv, n, t, (me + np - 1) % np, 0, MPI_COMM_WORLD,
+                            MPI_STATUS_IGNORE);
     default: return MPI_ERR_OTHER;
     }
 }
@@ -408,7 +427,7 @@ static long check_call(pool_t *pool, size_t count, size_t es, int inplace, int d
     size_t sn = coll == PERF_REDUCE_SCATTER || coll == PERF_ALLTOALL ? n * (size_t)np : n;
     memset(pool->recv, 0xa5, (rb > sn * es ? rb : sn * es) + CANARY);
     if (inplace && coll == PERF_ALLGATHER) ref_fill(pool->recv + (size_t)me * n * es, n, (tutti_datatype_t)dt, fop, me, 0, seed);
-    else if (inplace) ref_fill(pool->recv, sn, (tutti_datatype_t)dt, fop, me, 0, seed);
+    else if (inplace && coll != PERF_SENDRECV) ref_fill(pool->recv, sn, (tutti_datatype_t)dt, fop, me, 0, seed);
     else ref_fill(pool->send, sn, (tutti_datatype_t)dt, fop, me, 0, seed);
     (void)sb;
     long wrong = 0;
@@ -433,6 +452,7 @@ static long check_call(pool_t *pool, size_t count, size_t es, int inplace, int d
             ncheck = me == root ? n : 0;
             ref_reduce(want, ncheck, (tutti_datatype_t)dt, (tutti_op_t)op, np, 0, seed);
             break;
+        case PERF_SENDRECV: ref_fill(want, n, (tutti_datatype_t)dt, TUTTI_SUM, (me + np - 1) % np, 0, seed); break;
         case PERF_ALLTOALL: /* block q: rank q's block me */
             ncheck = n * (size_t)np;
             for (int q = 0; q < np; q++)
@@ -481,7 +501,7 @@ static void print_header(const opts_t *o, size_t first, size_t last)
     const char *prev = NULL;
     size_t from = 0, to = 0;
     for (size_t sz = first;;) {
-        const char *a = tutti_comm_algorithm(comm, coll_api_name[coll], sz);
+        const char *a = algo_at(sz);
         if (!prev || strcmp(a, prev) != 0) {
             if (prev) printf(" %zu-%zu %s;", from, to, prev);
             prev = a;
@@ -587,7 +607,7 @@ static void run_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int op
     if (json) {
         fprintf(json, "%s\n    {\"size\": %zu, \"count\": %zu, \"type\": \"%s\", \"redop\": \"%s\", \"root\": %d, \"algorithm\": \"%s\", ",
                 json_rows++ ? "," : "", realbytes, count, dt_names[dt], has_op() ? op_names[op] : "none", has_root() ? root : -1,
-                tutti_comm_algorithm(comm, coll_api_name[coll], realbytes));
+                algo_at(realbytes));
         json_placement("out_of_place", &t[0], o->mpi ? &m[0] : NULL, realbytes, o->check, mpi_ok, 0);
         json_placement("in_place", &t[1], o->mpi ? &m[1] : NULL, realbytes, o->check, mpi_ok, 1);
         fprintf(json, "}");
@@ -616,7 +636,7 @@ static void sweep_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int 
         if (times[n] < times[best]) best = n;
     }
     tutti_comm_set_algorithms(comm, NULL);
-    const char *def = tutti_comm_algorithm(comm, coll_api_name[coll], realbytes);
+    const char *def = algo_at(realbytes);
     int di = 0;
     for (int k = 0; k < n; k++)
         if (strcmp(algos[coll][k], def) == 0) di = k;
@@ -652,7 +672,7 @@ static void slices_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int
     size_t count = perf_count(coll, bytes, es, np);
     size_t realbytes = count * es;
     char algo[16];
-    snprintf(algo, sizeof(algo), "%s", tutti_comm_algorithm(comm, coll_api_name[coll], realbytes));
+    snprintf(algo, sizeof(algo), "%s", algo_at(realbytes));
     size_t tuned = tutti_comm_algorithm_slice(comm, coll_api_name[coll], realbytes);
     double times[NS + 1] = {0};
     size_t ck[NS];
@@ -699,6 +719,11 @@ int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     MPI_Comm_size(MPI_COMM_WORLD, &np);
     if (parse_opts(argc, argv, &o) != 0) {
+        MPI_Finalize();
+        return 2;
+    }
+    if (o.sweep && !algos[coll][0]) {
+        if (me == 0) fprintf(stderr, "%s: --sweep/--slices: this benchmark has no algorithms to compare\n", name);
         MPI_Finalize();
         return 2;
     }

@@ -47,7 +47,8 @@ double perf_busbw_factor(perf_coll_t c, int n)
     case PERF_REDUCE_SCATTER:
     case PERF_ALLTOALL: return n > 1 ? (double)(n - 1) / n : 0.0;
     case PERF_BROADCAST:
-    case PERF_REDUCE: return 1.0;
+    case PERF_REDUCE:
+    case PERF_SENDRECV: return 1.0;
     default: return 0.0;
     }
 }

@@ -17,6 +17,7 @@ typedef enum {
     PERF_REDUCE_SCATTER,
     PERF_REDUCE,
     PERF_ALLTOALL,
+    PERF_SENDRECV, /* each rank sends to rank+1 and receives from rank-1 */
     PERF_NCOLL
 } perf_coll_t;
 

@@ -131,7 +131,8 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     }
     TUTTI_TRACE(TUTTI_SUBSYS_COLL, comm->rank, "%s #%llu: %zu bytes -> %s, %u phases, %u steps", call,
                 (unsigned long long)req->seq, bytes, tutti_algo_name(algo), s->nphases, s->nsteps);
-    tutti_recorder_post(&comm->fr, req);
+    req->p2p = 0;
+    req->fr_id = tutti_recorder_post(&comm->fr, req);
     tutti_comm_enqueue(comm, req);
     *out = req;
     return TUTTI_SUCCESS;
@@ -144,6 +145,13 @@ static tutti_result_t tutti_collective(tutti_comm_t comm, const char *call, tutt
     tutti_result_t r = tutti_comm_enter(comm, call, 0);
     if (r != TUTTI_SUCCESS) return r;
     struct tutti_request *req = NULL;
+    if (comm->group.open) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
+                             "%s: a point-to-point group is open (tutti_group_start): only tutti_send and tutti_recv "
+                             "may be called until tutti_group_end",
+                             call);
+        goto out;
+    }
     r = tutti_validate(comm, call, a);
     if (r != TUTTI_SUCCESS) goto out;
     /* nothing to move: a blocking call is done (a nonblocking one still

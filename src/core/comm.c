@@ -460,6 +460,7 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
     free(comm->engine.links);
     comm->engine.links = NULL;
     free(comm->info);
+    free(comm->group.ops);
     comm->info = NULL;
     free(comm->node_of_rank);
     comm->node_of_rank = NULL;

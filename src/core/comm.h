@@ -25,11 +25,19 @@
 
 enum { TUTTI_REQ_FREE = 0, TUTTI_REQ_QUEUED = 1, TUTTI_REQ_DONE = 2 };
 
+/* The call number of point-to-point operations: none (other ranks do not
+ * see them); it never equals a peer's published call. */
+#define TUTTI_SEQ_P2P UINT64_MAX
+
 struct tutti_request {
     tutti_comm_t comm;
     int state;
     tutti_result_t result;
-    uint64_t seq; /* 1-based position among this communicator's collectives */
+    uint64_t seq; /* 1-based position among this communicator's collectives;
+                   * TUTTI_SEQ_P2P for point-to-point (no call number) */
+    uint64_t fr_id; /* its flight-recorder entry */
+    int p2p;        /* sends and receives (a group, or one of them) */
+    int nsend, nrecv;
     tutti_coll_t coll;
     tutti_algo_t algo;
     size_t count;
@@ -115,6 +123,13 @@ struct tutti_comm {
     tutti_recorder_t fr;              /* flight recorder */
     unsigned dumped;                  /* SIGUSR1 requests already served */
     int dump_on_timeout;
+
+    /* the open point-to-point group (tutti_group_start .. _end) */
+    struct {
+        int open;
+        int n, cap;
+        tutti_p2p_op_t *ops;
+    } group;
 
     /* family */
     tutti_family_t *family;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 /* every field must fit its bits (a fourth algorithm bit once there are more than 8) */
-_Static_assert(TUTTI_NUM_COLLS <= 8 && TUTTI_NUM_ALGOS <= 8 && TUTTI_NUM_OPS <= 8 && TUTTI_NUM_DATATYPES <= 16,
+_Static_assert(TUTTI_NUM_COLLS <= TUTTI_FP_P2P && TUTTI_NUM_ALGOS <= 8 && TUTTI_NUM_OPS <= 8 && TUTTI_NUM_DATATYPES <= 16,
                "a fingerprint field is too narrow");
 
 static uint32_t tutti_fp_hash11(size_t count, int root, size_t chunk)
@@ -29,8 +29,17 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
            ((uint32_t)algo & 7u) << 19 | ((uint32_t)seq & 0xffu) << 11 | tutti_fp_hash11(count, root, chunk);
 }
 
+uint32_t tutti_fingerprint_p2p(void)
+{
+    return (uint32_t)TUTTI_FP_P2P << 29;
+}
+
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len)
 {
+    if ((fp >> 29) == TUTTI_FP_P2P) {
+        snprintf(buf, len, "tutti_send/tutti_recv (point-to-point)");
+        return;
+    }
     tutti_coll_t c = (tutti_coll_t)(fp >> 29 & 7u);
     tutti_datatype_t dt = (tutti_datatype_t)(fp >> 25 & 15u);
     tutti_op_t op = (tutti_op_t)(fp >> 22 & 7u);

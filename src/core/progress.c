@@ -51,6 +51,7 @@ void tutti_request_put(struct tutti_request *req)
 static void tutti_comm_start(tutti_comm_t comm, struct tutti_request *req)
 {
     tutti_recorder_update(&comm->fr, req, TUTTI_FR_RUNNING);
+    if (req->p2p) return; /* no call number: the published collective stays */
     for (int t = 0; t < comm->ntps; t++) comm->tps[t].tp->publish_state(comm->tps[t].tpcomm, req->seq, req->x.tag);
 }
 
@@ -70,6 +71,10 @@ void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req)
 
 static void tutti_request_describe(const struct tutti_request *req, char *buf, size_t len)
 {
+    if (req->p2p) {
+        snprintf(buf, len, "point-to-point (%d send(s), %d receive(s))", req->nsend, req->nrecv);
+        return;
+    }
     int n = snprintf(buf, len, "tutti_%s #%llu", tutti_coll_name(req->coll), (unsigned long long)req->seq);
     if (req->coll == TUTTI_COLL_BARRIER || n < 0 || (size_t)n >= len) return;
     char root[24] = "";
@@ -110,7 +115,7 @@ static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
 static int tutti_comm_wait_root(tutti_comm_t comm, const struct tutti_request *req, int peer)
 {
     tutti_link_t *l = tutti_engine_link(&comm->engine, peer, 0);
-    if (!l->tp || !(l->tp->caps & TUTTI_TP_CAP_WAIT_STATE)) return peer;
+    if (req->p2p || !l->tp || !(l->tp->caps & TUTTI_TP_CAP_WAIT_STATE)) return peer;
     uint64_t seq;
     int on, root;
     if (l->tp->peer_wait(l->rconn, &seq, &on, &root) != TUTTI_SUCCESS) return peer;
@@ -158,7 +163,7 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
     int root = peer;
     if (peer >= 0 && now - req->last_progress > comm->timeout / 2) {
         root = tutti_comm_wait_root(comm, req, peer);
-        if (root != req->wait_root) {
+        if (root != req->wait_root && !req->p2p) {
             req->wait_root = root;
             for (int t = 0; t < comm->ntps; t++)
                 if (comm->tps[t].tp->caps & TUTTI_TP_CAP_WAIT_STATE)
@@ -170,10 +175,12 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
         tutti_recorder_format(&comm->fr, comm->rank, 4, recent, sizeof(recent));
         if (comm->dump_on_timeout) tutti_recorder_log(&comm->fr, comm->rank, "timeout");
         tutti_request_describe(req, what, sizeof(what));
+        char callno[40] = "a point-to-point operation";
+        if (!req->p2p) snprintf(callno, sizeof(callno), "#%llu", (unsigned long long)req->seq);
         if (peer >= 0)
-            snprintf(comm->cause, sizeof(comm->cause), "rank %d timed out (%.1f s) in #%llu waiting for rank %d; the "
+            snprintf(comm->cause, sizeof(comm->cause), "rank %d timed out (%.1f s) in %s waiting for rank %d; the "
                      "waits end at rank %d (host %.40s)",
-                     comm->rank, comm->timeout, (unsigned long long)req->seq, peer, root, comm->info[root].host);
+                     comm->rank, comm->timeout, callno, peer, root, comm->info[root].host);
         if (peer >= 0 && root != peer && root >= 0 && root < comm->nranks)
             tutti_comm_error(comm, TUTTI_ERR_TIMEOUT,
                              "%s: rank %d made no progress for %.1f s waiting to %s rank %d (host %s, channel %d), "

@@ -12,16 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tutti_fr_entry_t *tutti_fr_slot(tutti_recorder_t *fr, uint64_t seq)
+static tutti_fr_entry_t *tutti_fr_slot(tutti_recorder_t *fr, uint64_t id)
 {
-    tutti_fr_entry_t *e = &fr->e[seq % TUTTI_RECORDER_SIZE];
-    return e->seq == seq ? e : NULL;
+    tutti_fr_entry_t *e = &fr->e[id % TUTTI_RECORDER_SIZE];
+    return e->id == id ? e : NULL;
 }
 
-void tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req)
+uint64_t tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req)
 {
-    tutti_fr_entry_t *e = &fr->e[req->seq % TUTTI_RECORDER_SIZE];
+    uint64_t id = fr->n + 1;
+    tutti_fr_entry_t *e = &fr->e[id % TUTTI_RECORDER_SIZE];
     memset(e, 0, sizeof(*e));
+    e->id = id;
+    e->p2p = (uint8_t)req->p2p;
+    e->nsend = req->nsend;
+    e->nrecv = req->nrecv;
     e->seq = req->seq;
     e->coll = (uint8_t)req->coll;
     e->algo = (uint8_t)req->algo;
@@ -33,11 +38,12 @@ void tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req)
     e->peer = -1;
     e->t_post = tutti_time_coarse();
     fr->n++;
+    return id;
 }
 
 void tutti_recorder_update(tutti_recorder_t *fr, const struct tutti_request *req, int state)
 {
-    tutti_fr_entry_t *e = tutti_fr_slot(fr, req->seq);
+    tutti_fr_entry_t *e = tutti_fr_slot(fr, req->fr_id);
     if (!e) return;
     double now = tutti_time_coarse();
     if (state == TUTTI_FR_RUNNING && e->state == TUTTI_FR_POSTED) e->t_start = now;
@@ -61,12 +67,14 @@ size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, cha
     uint64_t first = fr->n > (uint64_t)last ? fr->n - (uint64_t)last : 0;
     if (first + TUTTI_RECORDER_SIZE < fr->n) first = fr->n - TUTTI_RECORDER_SIZE;
     if (len) buf[0] = '\0';
-    for (uint64_t seq = first + 1; seq <= fr->n && o + 1 < len; seq++) {
-        const tutti_fr_entry_t *e = &fr->e[seq % TUTTI_RECORDER_SIZE];
-        if (e->seq != seq) continue;
+    for (uint64_t id = first + 1; id <= fr->n && o + 1 < len; id++) {
+        const tutti_fr_entry_t *e = &fr->e[id % TUTTI_RECORDER_SIZE];
+        if (e->id != id) continue;
         char what[160], state[200];
         tutti_coll_t c = (tutti_coll_t)e->coll;
-        if (c == TUTTI_COLL_BARRIER)
+        if (e->p2p)
+            snprintf(what, sizeof(what), "point-to-point: %d send(s), %d receive(s)", e->nsend, e->nrecv);
+        else if (c == TUTTI_COLL_BARRIER)
             snprintf(what, sizeof(what), "#%llu barrier", (unsigned long long)e->seq);
         else
             snprintf(what, sizeof(what), "#%llu %s count %zu %s%s%s root %d, %s", (unsigned long long)e->seq,

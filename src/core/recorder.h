@@ -20,8 +20,10 @@
 enum { TUTTI_FR_POSTED = 1, TUTTI_FR_RUNNING, TUTTI_FR_DONE, TUTTI_FR_FAILED };
 
 typedef struct {
-    uint64_t seq;
-    uint8_t coll, algo, dtype, op, state;
+    uint64_t id;  /* position among the recorded operations */
+    uint64_t seq; /* the call number (collectives) */
+    uint8_t coll, algo, dtype, op, state, p2p;
+    int32_t nsend, nrecv; /* point-to-point */
     int8_t dir, chan;
     int32_t root, peer, result;
     size_t count;
@@ -36,7 +38,8 @@ typedef struct {
 
 struct tutti_request;
 
-void tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req);
+/* Records a posted operation; returns its id (req->fr_id). */
+uint64_t tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *req);
 void tutti_recorder_update(tutti_recorder_t *fr, const struct tutti_request *req, int state);
 /* Up to `last` entries (oldest first), one per line. */
 size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, char *buf, size_t len);

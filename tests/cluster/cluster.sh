@@ -7,6 +7,7 @@
 #     with 2 + 1 ranks, each
 #     checking that bytes to
 #     other hosts went over tcp and to the same host over shm
+#   point-to-point (test_p2p) on 2 hosts x 2 ranks dealt round-robin
 #   a rank SIGKILLed mid-collective on 4 hosts x 1 rank (test_kill)
 #   every collective over the UCX transport on 2 hosts x 2 ranks
 #   a host's link cut mid-collective on 3 hosts x 1 rank (test_linkdown)
@@ -80,6 +81,9 @@ run_tap "4 hosts x 1 rank" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/tes
 # uneven: the rank alone on node2 reaches everyone over tcp only, the others
 # also over shm; all must cut messages alike
 run_tap "2 hosts with 2 + 1 ranks" "node1:2 node2:1" 3 "$B/tests/mpi/test_coll" --big 300007
+# point-to-point across hosts and inside them (tcp and shm in one group)
+TT_MPIRUN_EXTRA="--map-by node" \
+    run_tap "2 hosts x 2 ranks dealt round-robin, point-to-point" "node1:2 node2:2" 4 "$B/tests/mpi/test_p2p"
 TT_MPIRUN_EXTRA="--mca orte_abort_on_non_zero_status 0" \
     run_tap "4 hosts x 1 rank, kill" "node1:1 node2:1 node3:1 node4:1" 4 "$B/tests/mpi/test_kill"
 if "$B/tutti-info" | grep -q '^transports:.*ucx'; then

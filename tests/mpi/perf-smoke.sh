@@ -39,7 +39,7 @@ tap() {
 }
 
 for np in 2 3; do
-    for b in all_reduce broadcast all_gather reduce_scatter reduce; do
+    for b in all_reduce broadcast all_gather reduce_scatter reduce alltoall sendrecv; do
         out=$tmp/$b.$np.out
         "$run" "$np" "$top_builddir/perf/${b}_perf" -b 8 -e 256K -f 8 -n 3 -w 1 -c 1 -T 30 -J "$tmp/$b.$np.json" >"$out" 2>"$out.err"
         rc=$?

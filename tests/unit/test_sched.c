@@ -6,6 +6,7 @@
  * many slices and expose any schedule that relies on buffering.
  */
 #include "coll.h"
+#include "core/fingerprint.h"
 #include "patterns/patterns.h"
 #include "dtype/dtype.h"
 #include "refcheck.h"
@@ -252,9 +253,168 @@ static void test_tree_order(void)
     }
 }
 
+/* ---- point-to-point groups ------------------------------------------------------ */
+
+/* Bytes rank r sends to rank q in its m-th message to q, by pattern. */
+static size_t p2p_len(int pattern, int r, int q, int m, uint32_t seed)
+{
+    uint32_t h = (uint32_t)(r * 131 + q * 7919 + m * 104729) ^ seed * 2654435761u;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    switch (h % 5) {
+    case 0: return 0;
+    case 1: return 1 + h % 7;
+    case 2: return 100 + h % 300;
+    default: return 1000 + h % 9000 + (pattern == 2 ? 0 : 3);
+    }
+}
+
+static unsigned char p2p_byte(int r, int q, int m, size_t i)
+{
+    return (unsigned char)(r * 37 + q * 11 + m * 5 + (int)(i * 13 % 251));
+}
+
+/* One group per rank: pattern 0 a ring (send right, receive from left),
+ * 1 everyone with everyone and itself (sizes differ per pair: alltoallv),
+ * 2 three messages to the right and three from the left, interleaved.
+ * Each rank posts its operations in its own shuffled order (messages only
+ * keep their order per pair).  1 on success. */
+static int run_p2p(int p, int pattern, unsigned nslots, size_t slot, uint32_t seed, char *err, size_t errlen)
+{
+    enum { MAXM = 3 };
+    int maxops = 2 * p * MAXM + 2;
+    tutti_p2p_op_t **ops = calloc((size_t)p, sizeof(*ops));
+    int *nops = calloc((size_t)p, sizeof(int));
+    unsigned char ***sb = calloc((size_t)p, sizeof(*sb)), ***rb = calloc((size_t)p, sizeof(*rb));
+    tutti_exec_t *xs = calloc((size_t)p, sizeof(tutti_exec_t));
+    tutti_exec_t **xp = calloc((size_t)p, sizeof(*xp));
+    int ok = 1;
+    unsigned rs = seed;
+    for (int r = 0; r < p; r++) {
+        ops[r] = calloc((size_t)maxops, sizeof(tutti_p2p_op_t));
+        sb[r] = calloc((size_t)p * MAXM, sizeof(unsigned char *));
+        rb[r] = calloc((size_t)p * MAXM, sizeof(unsigned char *));
+        for (int q = 0; q < p; q++) {
+            int to = pattern == 1 || q == (r + 1) % p, from = pattern == 1 || q == (r + p - 1) % p;
+            int nm = pattern == 2 ? MAXM : 1;
+            for (int m = 0; m < nm; m++) {
+                if (to) {
+                    size_t n = p2p_len(pattern, r, q, m, seed);
+                    unsigned char *b = malloc(n + 1);
+                    for (size_t i = 0; i < n; i++) b[i] = p2p_byte(r, q, m, i);
+                    sb[r][q * MAXM + m] = b;
+                    ops[r][nops[r]++] = (tutti_p2p_op_t){q, 1, b, NULL, n};
+                }
+                if (from) {
+                    size_t n = p2p_len(pattern, q, r, m, seed);
+                    unsigned char *b = malloc(n + 16);
+                    memset(b, 0xa5, n + 16);
+                    rb[r][q * MAXM + m] = b;
+                    ops[r][nops[r]++] = (tutti_p2p_op_t){q, 0, NULL, b, n};
+                }
+            }
+        }
+        /* shuffle, keeping each (peer, direction)'s own order */
+        for (int k = nops[r] - 1; k > 0; k--) {
+            rs = rs * 1103515245u + 12345u;
+            int j = (int)((rs >> 16) % (unsigned)(k + 1));
+            tutti_p2p_op_t a = ops[r][k], b = ops[r][j];
+            if (a.peer == b.peer && a.send == b.send) continue;
+            ops[r][k] = b;
+            ops[r][j] = a;
+        }
+        /* the shuffle may have swapped two same-pair operations through a
+         * third: restore their order by their buffers' message index */
+        for (int k = 0; k < nops[r]; k++)
+            for (int j = k + 1; j < nops[r]; j++) {
+                tutti_p2p_op_t *a = &ops[r][k], *b = &ops[r][j];
+                if (a->peer != b->peer || a->send != b->send) continue;
+                unsigned char **tab = a->send ? sb[r] : rb[r];
+                const void *ba = a->send ? a->sbuf : a->rbuf, *bb = b->send ? b->sbuf : b->rbuf;
+                int ma = 0, mb = 0;
+                for (int m = 0; m < MAXM; m++) {
+                    if (tab[a->peer * MAXM + m] == ba) ma = m;
+                    if (tab[b->peer * MAXM + m] == bb) mb = m;
+                }
+                if (ma > mb) {
+                    tutti_p2p_op_t t = *a;
+                    *a = *b;
+                    *b = t;
+                }
+            }
+        tutti_sched_init(&xs[r].sched, slot, 1, 2);
+        if (tutti_coll_p2p_group(&xs[r].sched, r, p, ops[r], nops[r]) != TUTTI_SUCCESS) {
+            snprintf(err, errlen, "rank %d: builder failed", r);
+            ok = 0;
+        }
+        tutti_sched_finish(&xs[r].sched);
+        tutti_exec_start(&xs[r], TUTTI_UINT8, TUTTI_SUM, p, tutti_fingerprint_p2p(), 1);
+        xp[r] = &xs[r];
+    }
+    sim_world_t *w = sim_create(p, 2, nslots, slot, seed);
+    if (ok && sim_run(w, xp, err, errlen) != 0) ok = 0;
+    sim_destroy(w);
+    for (int r = 0; ok && r < p; r++)
+        for (int q = 0; ok && q < p; q++)
+            for (int m = 0; ok && m < MAXM; m++) {
+                unsigned char *b = rb[r][q * MAXM + m];
+                if (!b) continue;
+                size_t n = p2p_len(pattern, q, r, m, seed);
+                for (size_t i = 0; i < n + 16 && ok; i++) {
+                    unsigned char want = i < n ? p2p_byte(q, r, m, i) : 0xa5;
+                    if (b[i] != want) {
+                        snprintf(err, errlen, "rank %d, message %d from rank %d (%zu bytes): byte %zu is %u, not %u", r,
+                                 m, q, n, i, b[i], want);
+                        ok = 0;
+                    }
+                }
+            }
+    for (int r = 0; r < p; r++) {
+        for (int k = 0; k < p * MAXM; k++) {
+            free(sb[r][k]);
+            free(rb[r][k]);
+        }
+        free(sb[r]);
+        free(rb[r]);
+        free(ops[r]);
+        tutti_sched_free(&xs[r].sched);
+    }
+    free(sb);
+    free(rb);
+    free(ops);
+    free(nops);
+    free(xs);
+    free(xp);
+    return ok;
+}
+
+static void test_p2p(void)
+{
+    static const char *const names[] = {"ring", "all pairs and self (alltoallv)", "3 messages each way to neighbours"};
+    static const size_t slots[] = {64, 256, 4096};
+    uint32_t seed = 77;
+    for (int pattern = 0; pattern < 3; pattern++)
+        for (int p = 1; p <= 12; p++) {
+            int n = 0, failed = 0;
+            char err[600] = "", first[700] = "";
+            for (int k = 0; k < 6; k++, seed++) {
+                n++;
+                if (!run_p2p(p, pattern, 1 + seed % 3, slots[k % 3], seed, err, sizeof(err))) {
+                    if (!failed) snprintf(first, sizeof(first), "seed %u: %s", seed, err);
+                    failed++;
+                }
+            }
+            if (!tap_ok(failed == 0, "sim point-to-point group, %s, p=%d: %d cases (FIFOs of 1-3 slots)", names[pattern],
+                        p, n))
+                tap_diag("%d failed; first: %s", failed, first);
+        }
+}
+
 int main(void)
 {
     test_tree_order();
+    test_p2p();
     static const tutti_datatype_t all_dt[] = {TUTTI_INT8, TUTTI_UINT8, TUTTI_INT32, TUTTI_UINT32, TUTTI_INT64,
                                               TUTTI_UINT64, TUTTI_FLOAT16, TUTTI_BFLOAT16, TUTTI_FLOAT32, TUTTI_FLOAT64};
     static const tutti_op_t all_op[] = {TUTTI_SUM, TUTTI_PROD, TUTTI_MIN, TUTTI_MAX, TUTTI_AVG};

@@ -1,0 +1,3 @@
+#!/bin/sh
+# point-to-point: sends, receives and groups, 4 rank(s)
+exec "${top_srcdir:-.}/tests/mpi/run.sh" 4 "${top_builddir:-.}/tests/mpi/test_p2p"
