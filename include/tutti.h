@@ -332,7 +332,10 @@ TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *r
  * tutti_send sends count elements of buf to rank peer; tutti_recv receives
  * count elements from rank peer into buf.  Messages between two ranks match
  * in posting order, and a send and its receive must have the same size in
- * bytes (else TUTTI_ERR_MISMATCH on both).  Only the two ranks take part:
+ * bytes: else the receive fails with TUTTI_ERR_MISMATCH at its first slice
+ * (every message carries a hash of its size), and the sender learns it at
+ * its next operation that needs that peer (a send that already completed
+ * stays a success).  Only the two ranks take part:
  * point-to-point calls may come between collectives on some ranks only.
  *
  * Alone, a send or receive is one operation, run in posting order with the
@@ -349,8 +352,12 @@ TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *r
  *   tutti_group_end(comm);                            all of them at once
  *
  * Inside a group, tutti_send / tutti_recv only record (buffers are read and
- * written during tutti_group_end or until its request completes); any other
- * call on the communicator is TUTTI_ERR_INVALID_USAGE; a group may send to
+ * written during tutti_group_end or until its request completes); a
+ * collective, a nonblocking send or receive, or a send or receive from
+ * another thread is TUTTI_ERR_INVALID_USAGE, and a refused send or receive
+ * makes tutti_group_end refuse the whole group (TUTTI_ERR_INVALID_USAGE,
+ * nothing sent: running it without that message would pair every later
+ * message between the two ranks with the wrong receive); a group may send to
  * and receive from this rank itself (the i-th self send lands in the i-th
  * self receive, which must have its size), and no receive buffer may
  * overlap another buffer of the group (TUTTI_ERR_INVALID_ARGUMENT at

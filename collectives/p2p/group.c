@@ -22,6 +22,7 @@
  * m-th self send into the m-th self receive.
  */
 #include "coll.h"
+#include "core/fingerprint.h"
 
 #include <stdlib.h>
 
@@ -47,6 +48,7 @@ tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, cons
             if (phase[k] != m) continue;
             tutti_step_t *st = tutti_sched_step(s);
             st->bytes = ops[k].bytes;
+            st->tag = tutti_fingerprint_p2p(ops[k].bytes); /* a receive of another size fails at once */
             if (ops[k].send) {
                 st->src = ops[k].sbuf;
                 st->flags = TUTTI_STEP_STABLE; /* send buffers are never written (no overlap allowed) */

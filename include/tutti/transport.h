@@ -57,6 +57,10 @@ typedef enum {
 #define TUTTI_TP_CAP_WAIT_STATE (1u << 5) /* publish_wait / peer_wait */
 #define TUTTI_TP_CAP_PROBE (1u << 6)      /* probe: usable only where a device or library is found */
 
+/* peer_check's seq when this rank is in no collective (point-to-point):
+ * check that the peer is alive and well, compare no call. */
+#define TUTTI_SEQ_NONE UINT64_MAX
+
 /* recv_read's tag argument that accepts any tag. */
 #define TUTTI_TAG_ANY 0xffffffffu
 

@@ -145,7 +145,8 @@ static tutti_result_t tutti_collective(tutti_comm_t comm, const char *call, tutt
     tutti_result_t r = tutti_comm_enter(comm, call, 0);
     if (r != TUTTI_SUCCESS) return r;
     struct tutti_request *req = NULL;
-    if (comm->group.open) {
+    /* (an atomic load, not the lock: the group's thread changes it under the lock) */
+    if (__atomic_load_n(&comm->group.open, __ATOMIC_ACQUIRE)) {
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
                              "%s: a point-to-point group is open (tutti_group_start): only tutti_send and tutti_recv "
                              "may be called until tutti_group_end",

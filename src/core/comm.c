@@ -461,6 +461,7 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
     comm->engine.links = NULL;
     free(comm->info);
     free(comm->group.ops);
+    comm->group.ops = NULL;
     comm->info = NULL;
     free(comm->node_of_rank);
     comm->node_of_rank = NULL;

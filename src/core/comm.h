@@ -27,7 +27,7 @@ enum { TUTTI_REQ_FREE = 0, TUTTI_REQ_QUEUED = 1, TUTTI_REQ_DONE = 2 };
 
 /* The call number of point-to-point operations: none (other ranks do not
  * see them); it never equals a peer's published call. */
-#define TUTTI_SEQ_P2P UINT64_MAX
+#define TUTTI_SEQ_P2P TUTTI_SEQ_NONE
 
 struct tutti_request {
     tutti_comm_t comm;
@@ -127,8 +127,10 @@ struct tutti_comm {
     /* the open point-to-point group (tutti_group_start .. _end) */
     struct {
         int open;
+        int failed; /* an operation was refused: tutti_group_end refuses the group */
         int n, cap;
         tutti_p2p_op_t *ops;
+        pthread_t owner; /* the thread that opened it */
     } group;
 
     /* family */

@@ -37,11 +37,11 @@ static tutti_result_t tutti_exec_blocked(tutti_exec_t *x, int peer, int dir, int
 }
 
 /* A message from `peer` that belongs to another call. */
-static tutti_result_t tutti_exec_tag_mismatch(tutti_engine_t *e, tutti_exec_t *x, int peer, uint32_t got, char *err,
-                                              size_t errlen)
+static tutti_result_t tutti_exec_tag_mismatch(tutti_engine_t *e, tutti_exec_t *x, int peer, uint32_t got,
+                                              uint32_t mine, char *err, size_t errlen)
 {
     char theirs[160];
-    tutti_fingerprint_describe(got, x->tag, theirs, sizeof(theirs));
+    tutti_fingerprint_describe(got, mine, theirs, sizeof(theirs));
     snprintf(err, errlen, "rank %d received from rank %d a message of %s: the ranks called different collectives "
                           "(or with different arguments)",
              e->rank, peer, theirs);
@@ -74,6 +74,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     int reduce = (st->flags & TUTTI_STEP_REDUCE) && (st->nrecv + (st->src ? 1 : 0)) > 1;
     int direct = !reduce && !stream && st->nrecv == 1 && !st->src && st->dst && div <= 1;
     int stable = (st->flags & TUTTI_STEP_STABLE) != 0;
+    uint32_t tag = st->tag ? st->tag : x->tag;
 
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
@@ -89,21 +90,21 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     if (direct) {
         tutti_link_t *l = tutti_engine_link(e, st->recv[0], st->chan);
         size_t got = len;
-        uint32_t got_tag = x->tag;
-        r = l->tp->recv_read(l->rconn, st->dst + off, len, x->check_tag ? x->tag : TUTTI_TAG_ANY, &got, &got_tag);
+        uint32_t got_tag = tag;
+        r = l->tp->recv_read(l->rconn, st->dst + off, len, x->check_tag ? tag : TUTTI_TAG_ANY, &got, &got_tag);
         if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->recv[0], 1, st->chan);
         if (r != TUTTI_SUCCESS) {
             x->blocked_peer = st->recv[0];
             x->blocked_dir = 1;
             x->blocked_chan = st->chan;
-            if (r == TUTTI_ERR_MISMATCH && x->check_tag && got_tag != x->tag)
-                return tutti_exec_tag_mismatch(e, x, st->recv[0], got_tag, err, errlen);
+            if (r == TUTTI_ERR_MISMATCH && x->check_tag && got_tag != tag)
+                return tutti_exec_tag_mismatch(e, x, st->recv[0], got_tag, tag, err, errlen);
             /* (a mismatch the peer reported leaves got alone: the caller
              * asks peer_check for its words) */
             if (r == TUTTI_ERR_MISMATCH && got != len)
                 snprintf(err, errlen,
                          "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
-                         "collectives with different counts, datatypes or algorithms",
+                         "collectives (or sends and receives) with different counts, datatypes or algorithms",
                          e->rank, len, st->recv[0], got);
             return r;
         }
@@ -123,11 +124,11 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
                 x->blocked_chan = st->chan;
                 return r;
             }
-            if (x->check_tag && got_tag != x->tag) return tutti_exec_tag_mismatch(e, x, st->recv[k], got_tag, err, errlen);
+            if (x->check_tag && got_tag != tag) return tutti_exec_tag_mismatch(e, x, st->recv[k], got_tag, tag, err, errlen);
             if (got != len) {
                 snprintf(err, errlen,
                          "rank %d expected a %zu-byte message from rank %d but got %zu bytes: the ranks called "
-                         "collectives with different counts, datatypes or algorithms",
+                         "collectives (or sends and receives) with different counts, datatypes or algorithms",
                          e->rank, len, st->recv[k], got);
                 x->blocked_peer = st->recv[k];
                 return TUTTI_ERR_MISMATCH;
@@ -179,10 +180,10 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);
         if (refmask & (1u << k)) {
-            r = l->tp->send_commit_ref(l->sconn, ref, len, x->tag);
+            r = l->tp->send_commit_ref(l->sconn, ref, len, tag);
             x->refs_sent = 1;
         } else {
-            r = l->tp->send_commit(l->sconn, len, x->tag);
+            r = l->tp->send_commit(l->sconn, len, tag);
         }
         if (r != TUTTI_SUCCESS) return r;
         if (l->bytes_sent) *l->bytes_sent += len;

@@ -29,15 +29,18 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
            ((uint32_t)algo & 7u) << 19 | ((uint32_t)seq & 0xffu) << 11 | tutti_fp_hash11(count, root, chunk);
 }
 
-uint32_t tutti_fingerprint_p2p(void)
+uint32_t tutti_fingerprint_p2p(size_t bytes)
 {
-    return (uint32_t)TUTTI_FP_P2P << 29;
+    uint64_t h = (uint64_t)bytes * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 31;
+    return (uint32_t)TUTTI_FP_P2P << 29 | ((uint32_t)h & 0x1fffffffu);
 }
 
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len)
 {
     if ((fp >> 29) == TUTTI_FP_P2P) {
-        snprintf(buf, len, "tutti_send/tutti_recv (point-to-point)");
+        snprintf(buf, len, "tutti_send (point-to-point%s)",
+                 (mine >> 29) == TUTTI_FP_P2P && fp != mine ? ", a message of another size" : "");
         return;
     }
     tutti_coll_t c = (tutti_coll_t)(fp >> 29 & 7u);

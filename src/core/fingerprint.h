@@ -11,9 +11,11 @@
  *   bits 18..11 sequence number (low 8 bits)   10..0 hash of (count, root,
  *   pipelining slice: ranks that cut a message differently never agree)
  *
- * Point-to-point messages carry collective value 7 and nothing else: they
- * match by posting order between two ranks, and the other ranks never see
- * them, so they take no call number.
+ * Point-to-point messages carry collective value 7 and a hash of the whole
+ * message's size in the other 29 bits (so a receive of another size fails
+ * at its first slice, even where the slices' lengths agree): they match by
+ * posting order between two ranks, and the other ranks never see them, so
+ * they take no call number.
  *
  * A fingerprint decodes back into words, so the error describes both sides.
  */
@@ -31,7 +33,7 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
 /* "tutti_broadcast #5 (float32, tree; count or root differ)" describing fp
  * against the local call `mine`. */
 #define TUTTI_FP_P2P 7u
-uint32_t tutti_fingerprint_p2p(void);
+uint32_t tutti_fingerprint_p2p(size_t bytes);
 
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len);
 

@@ -69,9 +69,10 @@ static int tutti_p2p_range_cmp(const void *a, const void *b)
 
 /* A group's own consistency: every self send has its self receive of the
  * same size (in order), and no receive buffer overlaps another buffer of
- * the group (their slices run in any order).  NULL, or what is wrong. */
-static const char *tutti_p2p_group_check(tutti_comm_t comm, const tutti_p2p_op_t *ops, int n, char *why,
-                                         size_t whylen)
+ * the group (their slices run in any order).  TUTTI_SUCCESS, or the error
+ * with what is wrong in why. */
+static tutti_result_t tutti_p2p_group_check(tutti_comm_t comm, const tutti_p2p_op_t *ops, int n, char *why,
+                                            size_t whylen)
 {
     int ss = 0, sr = 0;
     for (int k = 0; k < n; k++) {
@@ -81,14 +82,14 @@ static const char *tutti_p2p_group_check(tutti_comm_t comm, const tutti_p2p_op_t
     }
     if (ss != sr) {
         snprintf(why, whylen, "%d send(s) to this rank itself against %d receive(s) from it", ss, sr);
-        return why;
+        return TUTTI_ERR_INVALID_ARGUMENT;
     }
     for (int k = 0, j = 0, i = 0; k < n; k++) {
         if (ops[k].peer != comm->rank || !ops[k].send) continue;
         while (ops[j].peer != comm->rank || ops[j].send) j++;
         if (ops[j].bytes != ops[k].bytes) {
             snprintf(why, whylen, "self send %d has %zu bytes, its receive %zu", i, ops[k].bytes, ops[j].bytes);
-            return why;
+            return TUTTI_ERR_INVALID_ARGUMENT;
         }
         j++;
         i++;
@@ -96,7 +97,7 @@ static const char *tutti_p2p_group_check(tutti_comm_t comm, const tutti_p2p_op_t
     tutti_p2p_range_t *rg = malloc(sizeof(*rg) * (size_t)(n > 0 ? n : 1));
     if (!rg) {
         snprintf(why, whylen, "out of memory checking the buffers");
-        return why;
+        return TUTTI_ERR_NO_MEMORY;
     }
     int m = 0;
     for (int k = 0; k < n; k++) {
@@ -108,12 +109,12 @@ static const char *tutti_p2p_group_check(tutti_comm_t comm, const tutti_p2p_op_t
     /* sorted by start, a range overlaps an earlier one iff it starts below
      * that one's end: a receive must not overlap anything, a send no
      * receive (sends may share memory) */
-    const char *bad = NULL;
+    tutti_result_t bad = TUTTI_SUCCESS;
     uintptr_t reach_any = 0, reach_recv = 0;
-    for (int k = 0; k < m && !bad; k++) {
+    for (int k = 0; k < m && bad == TUTTI_SUCCESS; k++) {
         if (rg[k].lo < (rg[k].send ? reach_recv : reach_any)) {
             snprintf(why, whylen, "a receive buffer overlaps another buffer of the group (at %p)", (void *)rg[k].lo);
-            bad = why;
+            bad = TUTTI_ERR_INVALID_ARGUMENT;
         }
         if (rg[k].hi > reach_any) reach_any = rg[k].hi;
         if (!rg[k].send && rg[k].hi > reach_recv) reach_recv = rg[k].hi;
@@ -154,7 +155,9 @@ static tutti_result_t tutti_p2p_post(tutti_comm_t comm, const char *call, const 
     req->op = TUTTI_SUM;
     req->root = -1;
     req->memtype = TUTTI_MEM_HOST;
-    tutti_exec_start(&req->x, TUTTI_UINT8, TUTTI_SUM, comm->nranks, tutti_fingerprint_p2p(), comm->fingerprint);
+    /* every message carries its own fingerprint (the step's); the call's
+     * matters only to the descriptions */
+    tutti_exec_start(&req->x, TUTTI_UINT8, TUTTI_SUM, comm->nranks, tutti_fingerprint_p2p(0), comm->fingerprint);
     TUTTI_TRACE(TUTTI_SUBSYS_COLL, comm->rank, "%s: %d send(s), %d receive(s), %u phases, %u steps", call, req->nsend,
                 req->nrecv, s->nphases, s->nsteps);
     req->fr_id = tutti_recorder_post(&comm->fr, req);
@@ -180,41 +183,59 @@ static tutti_result_t tutti_p2p_run(tutti_comm_t comm, const char *call, const t
     return tutti_comm_wait(comm, req);
 }
 
+/* Records op in the open group (comm->lock held): TUTTI_SUCCESS, or an
+ * error that also fails the group (it would run with a message missing,
+ * shifting every later one between the pair). */
+static tutti_result_t tutti_group_add(tutti_comm_t comm, const char *call, const tutti_p2p_op_t *op)
+{
+    if (comm->group.n == comm->group.cap) {
+        int cap = comm->group.cap ? 2 * comm->group.cap : 16;
+        if (cap > TUTTI_GROUP_MAX_OPS) {
+            comm->group.failed = 1;
+            return tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE, "%s: a group holds at most %d operations", call,
+                                    TUTTI_GROUP_MAX_OPS);
+        }
+        tutti_p2p_op_t *nops = realloc(comm->group.ops, sizeof(*nops) * (size_t)cap);
+        if (!nops) {
+            comm->group.failed = 1;
+            return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory for the group's %d operations",
+                                    call, cap);
+        }
+        comm->group.ops = nops;
+        comm->group.cap = cap;
+    }
+    comm->group.ops[comm->group.n++] = *op;
+    return TUTTI_SUCCESS;
+}
+
 static tutti_result_t tutti_p2p_call(tutti_comm_t comm, const char *call, int send, const void *buf, size_t count,
                                      tutti_datatype_t dtype, int peer, tutti_request_t *reqp, int nonblocking)
 {
     tutti_result_t r = tutti_comm_enter(comm, call, 0);
     if (r != TUTTI_SUCCESS) return r;
     tutti_p2p_op_t op;
-    if (nonblocking && !reqp) {
-        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
+    pthread_mutex_lock(&comm->lock);
+    int in_group = comm->group.open;
+    if (in_group && !pthread_equal(comm->group.owner, pthread_self())) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
+                             "%s: another thread has a point-to-point group open on this communicator", call);
         goto out;
     }
-    r = tutti_p2p_check(comm, call, send, buf, count, dtype, peer, &op);
+    if (nonblocking && !reqp) r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
+    else r = tutti_p2p_check(comm, call, send, buf, count, dtype, peer, &op);
+    if (r == TUTTI_SUCCESS && in_group && nonblocking)
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
+                             "%s inside a group: use tutti_send / tutti_recv there (the group is the operation; "
+                             "tutti_igroup_end gives its request)",
+                             call);
+    if (in_group) {
+        /* a refused operation fails the whole group: run without it, every
+         * later message between the pair would meet the wrong receive */
+        if (r != TUTTI_SUCCESS) comm->group.failed = 1;
+        else r = tutti_group_add(comm, call, &op);
+        goto out;
+    }
     if (r != TUTTI_SUCCESS) goto out;
-    if (comm->group.open) {
-        if (nonblocking) {
-            r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
-                                 "%s inside a group: use tutti_send / tutti_recv there (the group is the operation; "
-                                 "tutti_igroup_end gives its request)",
-                                 call);
-            goto out;
-        }
-        if (comm->group.n == comm->group.cap) {
-            int cap = comm->group.cap ? 2 * comm->group.cap : 16;
-            tutti_p2p_op_t *nops = cap <= TUTTI_GROUP_MAX_OPS ? realloc(comm->group.ops, sizeof(*nops) * (size_t)cap)
-                                                              : NULL;
-            if (!nops) {
-                r = tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: a group holds at most %d operations", call,
-                                     comm->group.n);
-                goto out;
-            }
-            comm->group.ops = nops;
-            comm->group.cap = cap;
-        }
-        comm->group.ops[comm->group.n++] = op;
-        goto out;
-    }
     if (peer == comm->rank) {
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
                              "%s: to or from this rank itself outside a group (its matching %s could never run): "
@@ -223,8 +244,12 @@ static tutti_result_t tutti_p2p_call(tutti_comm_t comm, const char *call, int se
         goto out;
     }
     if (op.bytes == 0 && !nonblocking) goto out; /* nothing crosses: both sides skip it */
+    pthread_mutex_unlock(&comm->lock);
     r = tutti_p2p_run(comm, call, &op, 1, nonblocking ? reqp : NULL);
+    tutti_comm_leave(comm);
+    return r;
 out:
+    pthread_mutex_unlock(&comm->lock);
     tutti_comm_leave(comm);
     return r;
 }
@@ -255,13 +280,17 @@ tutti_result_t tutti_group_start(tutti_comm_t comm)
 {
     tutti_result_t r = tutti_comm_enter(comm, "tutti_group_start", 0);
     if (r != TUTTI_SUCCESS) return r;
-    if (comm->group.open)
+    pthread_mutex_lock(&comm->lock);
+    if (comm->group.open) {
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE, "tutti_group_start: a group is already open (groups do "
                                                             "not nest)");
-    else {
-        comm->group.open = 1;
+    } else {
+        comm->group.failed = 0;
         comm->group.n = 0;
+        comm->group.owner = pthread_self();
+        __atomic_store_n(&comm->group.open, 1, __ATOMIC_RELEASE);
     }
+    pthread_mutex_unlock(&comm->lock);
     tutti_comm_leave(comm);
     return r;
 }
@@ -271,6 +300,9 @@ static tutti_result_t tutti_group_finish(tutti_comm_t comm, const char *call, tu
     tutti_result_t r = tutti_comm_enter(comm, call, 0);
     if (r != TUTTI_SUCCESS) return r;
     char why[200];
+    int n = 0;
+    pthread_mutex_lock(&comm->lock);
+    /* errors before the group is touched leave it open, as it was */
     if (nonblocking && !reqp) {
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: req is NULL", call);
         goto out;
@@ -279,16 +311,39 @@ static tutti_result_t tutti_group_finish(tutti_comm_t comm, const char *call, tu
         r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE, "%s: no group is open (tutti_group_start)", call);
         goto out;
     }
-    /* the group is over whatever happens next: its operations run or are dropped */
-    comm->group.open = 0;
-    if (tutti_p2p_group_check(comm, comm->group.ops, comm->group.n, why, sizeof(why))) {
-        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: %s; nothing was sent", call, why);
+    if (!pthread_equal(comm->group.owner, pthread_self())) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE, "%s: the open group belongs to another thread", call);
         goto out;
     }
-    if (comm->group.n == 0 && !nonblocking) goto out;
-    r = tutti_p2p_run(comm, call, comm->group.ops, comm->group.n, nonblocking ? reqp : NULL);
-out:
+    /* the group is over whatever happens next: its operations run or are dropped */
+    __atomic_store_n(&comm->group.open, 0, __ATOMIC_RELEASE);
+    n = comm->group.n;
     comm->group.n = 0;
+    if (comm->group.failed) {
+        r = tutti_comm_error(comm, TUTTI_ERR_INVALID_USAGE,
+                             "%s: an operation of this group was refused (see its error); nothing was sent", call);
+        goto out;
+    }
+    tutti_result_t cr = tutti_p2p_group_check(comm, comm->group.ops, n, why, sizeof(why));
+    if (cr != TUTTI_SUCCESS) {
+        r = tutti_comm_error(comm, cr, "%s: %s; nothing was sent", call, why);
+        goto out;
+    }
+    if (n == 0 && !nonblocking) goto out;
+    /* posted under the lock: once it is released another thread may open
+     * a group and grow (move) the ops array */
+    struct tutti_request *req = NULL;
+    r = tutti_p2p_post(comm, call, comm->group.ops, n, &req);
+    if (r == TUTTI_SUCCESS && nonblocking) tutti_comm_progress(comm);
+    pthread_mutex_unlock(&comm->lock);
+    if (r == TUTTI_SUCCESS) {
+        if (nonblocking) *reqp = req;
+        else r = tutti_comm_wait(comm, req);
+    }
+    tutti_comm_leave(comm);
+    return r;
+out:
+    pthread_mutex_unlock(&comm->lock);
     tutti_comm_leave(comm);
     return r;
 }

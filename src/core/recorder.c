@@ -93,7 +93,14 @@ size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, cha
                 snprintf(state, sizeof(state), "RUNNING for %.3f s, %llu slices done", now - e->t_start,
                          (unsigned long long)e->slices);
             break;
-        case TUTTI_FR_DONE: snprintf(state, sizeof(state), "done in %.1f us", (e->t_end - e->t_start) * 1e6); break;
+        case TUTTI_FR_DONE: {
+            /* times come from the coarse clock (util/time.h): below its tick
+             * a duration is only "within a tick" */
+            double d = e->t_end - e->t_start, tick = tutti_time_coarse_res();
+            if (d < tick) snprintf(state, sizeof(state), "done in under %.0f ms", tick * 1e3 > 1 ? tick * 1e3 : 1);
+            else snprintf(state, sizeof(state), "done in %.0f ms", d * 1e3);
+            break;
+        }
         default:
             snprintf(state, sizeof(state), "FAILED (%s) after %.3f s", tutti_result_name((tutti_result_t)e->result),
                      e->t_end - e->t_start);

@@ -54,6 +54,7 @@ typedef struct tutti_step {
     uint8_t nrecv, nsend;
     uint8_t chan;
     uint8_t stream;
+    uint32_t tag;    /* the messages' fingerprint; 0: the call's (point-to-point: per message) */
     const char *src; /* local input, or NULL */
     char *dst;       /* local output, or NULL */
     size_t bytes;    /* length of this step's range */

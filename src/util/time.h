@@ -29,6 +29,18 @@ static inline double tutti_time_coarse(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The coarse clock's tick, in seconds. */
+static inline double tutti_time_coarse_res(void)
+{
+    struct timespec ts = {0, 0};
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_getres(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_getres(CLOCK_MONOTONIC, &ts);
+#endif
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static inline void tutti_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

@@ -240,7 +240,15 @@ static void failure_case(int kind, const char *desc)
             if (me == 0 && r == TUTTI_SUCCESS) r = tutti_barrier(sub); /* learns it here */
         } else if (kind == 1) { /* a receive meets a collective */
             r = me == 0 ? tutti_allreduce(x, x + 64, 8, TUTTI_INT32, TUTTI_SUM, sub) : tutti_recv(x, 8, TUTTI_INT32, 0, sub);
-        } else { /* both send 4 MiB first: neither receive can run */
+        } else if (kind == 3) { /* one 1 MiB message against two of 512 KiB: every slice's length agrees */
+            if (me == 0) {
+                r = tutti_send(big, 1 << 20, TUTTI_UINT8, 1, sub);
+                if (r == TUTTI_SUCCESS) r = tutti_barrier(sub); /* learns it here */
+            } else {
+                r = tutti_recv(big, 1 << 19, TUTTI_UINT8, 0, sub);
+                if (r == TUTTI_SUCCESS) r = tutti_recv(big + (1 << 19), 1 << 19, TUTTI_UINT8, 0, sub);
+            }
+        } else { /* both send 64 MiB first: neither receive can run */
             r = tutti_send(big, sizeof(big), TUTTI_UINT8, 1 - me, sub);
             if (r == TUTTI_SUCCESS) r = tutti_recv(big, sizeof(big), TUTTI_UINT8, 1 - me, sub);
         }
@@ -295,11 +303,13 @@ static void bad_input(void)
     } g[] = {
         {0, TUTTI_ERR_INVALID_USAGE, TUTTI_SUCCESS, "a collective inside a group"},
         {1, TUTTI_ERR_INVALID_USAGE, TUTTI_SUCCESS, "a nested group"},
-        {2, TUTTI_ERR_INVALID_USAGE, TUTTI_SUCCESS, "tutti_isend inside a group"},
+        {2, TUTTI_ERR_INVALID_USAGE, TUTTI_ERR_INVALID_USAGE, "tutti_isend inside a group (fails the group)"},
         {3, TUTTI_SUCCESS, TUTTI_ERR_INVALID_ARGUMENT, "a self send without its receive"},
         {4, TUTTI_SUCCESS, TUTTI_ERR_INVALID_ARGUMENT, "self send and receive of different sizes"},
         {5, TUTTI_SUCCESS, TUTTI_ERR_INVALID_ARGUMENT, "a receive buffer overlapping a send buffer"},
         {6, TUTTI_SUCCESS, TUTTI_ERR_INVALID_ARGUMENT, "two receive buffers overlapping"},
+        {7, TUTTI_ERR_INVALID_ARGUMENT, TUTTI_ERR_INVALID_USAGE, "a send to peer -5 in a group (fails the group)"},
+        {8, TUTTI_ERR_INVALID_ARGUMENT, TUTTI_SUCCESS, "tutti_igroup_end with a NULL request (the group stays open)"},
     };
     for (size_t i = 0; i < sizeof(g) / sizeof(g[0]) && ok; i++) {
         tutti_result_t c = TUTTI_SUCCESS, e;
@@ -323,8 +333,23 @@ static void bad_input(void)
             if (c == TUTTI_SUCCESS) c = tutti_send(a, 8, TUTTI_INT32, me, comm);
             if (c == TUTTI_SUCCESS) c = tutti_send(a, 8, TUTTI_INT32, me, comm);
             break;
+        case 7:
+            c = tutti_send(a, 4, TUTTI_INT32, me, comm);
+            if (c == TUTTI_SUCCESS) c = tutti_recv(b, 4, TUTTI_INT32, me, comm);
+            if (c == TUTTI_SUCCESS) c = tutti_send(a, 4, TUTTI_INT32, -5, comm);
+            break;
+        case 8:
+            for (int x = 0; x < 16; x++) b[x] = -1;
+            c = tutti_send(a, 16, TUTTI_INT32, me, comm);
+            if (c == TUTTI_SUCCESS) c = tutti_recv(b, 16, TUTTI_INT32, me, comm);
+            if (c == TUTTI_SUCCESS) c = tutti_igroup_end(comm, NULL);
+            break;
         }
         e = tutti_group_end(comm);
+        if (g[i].kind == 8 && e == TUTTI_SUCCESS && memcmp(a, b, sizeof(a)) != 0) {
+            snprintf(err, sizeof(err), "%s: the group ran but the self message did not arrive", g[i].what);
+            ok = 0;
+        }
         if (c != g[i].want_call || e != g[i].want_end) {
             snprintf(err, sizeof(err), "%s: call %s (want %s), group end %s (want %s): %s", g[i].what,
                      tutti_result_name(c), tutti_result_name(g[i].want_call), tutti_result_name(e),
@@ -344,7 +369,7 @@ static void bad_input(void)
         snprintf(err, sizeof(err), "after the rejected calls: %s: %s", tutti_result_name(r), tutti_comm_last_error(comm));
         ok = 0;
     }
-    verdict(ok, err, "bad input: 8 calls and 7 kinds of broken groups refused with the documented error; the "
+    verdict(ok, err, "bad input: 8 calls and 9 kinds of broken groups refused with the documented error; the "
                      "communicator still works");
 }
 
@@ -367,6 +392,8 @@ int main(int argc, char **argv)
         if (np >= 2) {
             failure_case(0, "send of 100 elements against a receive of 101: TUTTI_ERR_MISMATCH on both ranks");
             failure_case(1, "a receive that meets an all-reduce: TUTTI_ERR_MISMATCH on both ranks");
+            failure_case(3, "one 1 MiB send against two 512 KiB receives (slices agree, sizes do not): "
+                            "TUTTI_ERR_MISMATCH on both ranks");
             failure_case(2, "two ranks that both send 64 MiB first (outside a group): TUTTI_ERR_TIMEOUT, or the "
                             "peer's report of it, on both, naming the peer");
         }

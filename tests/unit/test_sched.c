@@ -349,7 +349,7 @@ static int run_p2p(int p, int pattern, unsigned nslots, size_t slot, uint32_t se
             ok = 0;
         }
         tutti_sched_finish(&xs[r].sched);
-        tutti_exec_start(&xs[r], TUTTI_UINT8, TUTTI_SUM, p, tutti_fingerprint_p2p(), 1);
+        tutti_exec_start(&xs[r], TUTTI_UINT8, TUTTI_SUM, p, tutti_fingerprint_p2p(0), 1);
         xp[r] = &xs[r];
     }
     sim_world_t *w = sim_create(p, 2, nslots, slot, seed);

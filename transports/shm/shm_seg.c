@@ -86,7 +86,7 @@ tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, uint64_t se
         return failed == TUTTI_ERR_MISMATCH ? TUTTI_ERR_MISMATCH : TUTTI_ERR_REMOTE;
     }
     uint64_t state = __atomic_load_n(&pe->state, __ATOMIC_ACQUIRE);
-    if (state && (uint32_t)(state >> 32) == (uint32_t)seq && (uint32_t)state != tag) {
+    if (state && seq != TUTTI_SEQ_NONE && (uint32_t)(state >> 32) == (uint32_t)seq && (uint32_t)state != tag) {
         char theirs[160];
         tutti_fingerprint_describe((uint32_t)state, tag, theirs, sizeof(theirs));
         snprintf(why, whylen, "is in %s", theirs);

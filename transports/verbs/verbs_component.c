@@ -367,7 +367,7 @@ static tutti_result_t tutti_verbs_peer_check(void *conn, uint64_t seq, uint32_t 
         return tutti_verbs_failure(pc);
     }
     uint64_t state = __atomic_load_n((uint64_t *)&in->state, __ATOMIC_ACQUIRE);
-    if (state && (uint32_t)(state >> 32) == (uint32_t)seq && (uint32_t)state != tag) {
+    if (state && seq != TUTTI_SEQ_NONE && (uint32_t)(state >> 32) == (uint32_t)seq && (uint32_t)state != tag) {
         char theirs[160];
         tutti_fingerprint_describe((uint32_t)state, tag, theirs, sizeof(theirs));
         snprintf(why, whylen, "is in %s", theirs);
