@@ -185,7 +185,12 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
         } else {
             r = l->tp->send_commit(l->sconn, len, tag);
         }
-        if (r != TUTTI_SUCCESS) return r;
+        if (r != TUTTI_SUCCESS) {
+            x->blocked_peer = st->send[k]; /* so the failure names the peer */
+            x->blocked_dir = 0;
+            x->blocked_chan = st->chan;
+            return r;
+        }
         if (l->bytes_sent) *l->bytes_sent += len;
     }
     for (int k = 0; !direct && k < st->nrecv; k++) {
@@ -210,7 +215,12 @@ static tutti_result_t tutti_exec_flush(tutti_engine_t *e, tutti_exec_t *x)
             if (!l->can_ref && !l->flush) continue;
             tutti_result_t r = l->tp->send_flushed(l->sconn);
             if (r == TUTTI_INPROGRESS) return tutti_exec_blocked(x, st->send[k], 0, st->chan);
-            if (r != TUTTI_SUCCESS) return r;
+            if (r != TUTTI_SUCCESS) {
+                x->blocked_peer = st->send[k];
+                x->blocked_dir = 0;
+                x->blocked_chan = st->chan;
+                return r;
+            }
         }
     }
     return TUTTI_SUCCESS;

@@ -261,7 +261,9 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
                 if (l->tp)
                     pr = l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
                                            sizeof(why));
-                if (pr == TUTTI_ERR_MISMATCH || r == TUTTI_ERR_MISMATCH)
+                /* a peer that reported a mismatch and closed: the mismatch is the cause */
+                if (pr == TUTTI_ERR_MISMATCH) r = pr;
+                if (r == TUTTI_ERR_MISMATCH)
                     tutti_comm_error(comm, r, "%s: peer rank %d (%s) detected mismatched collectives: %s", what, peer,
                                      comm->info[peer].host, why[0] ? why : "(no detail)");
                 else
