@@ -13,6 +13,7 @@
 #include "refcheck.h"
 #include "tutti.h"
 #include "tutti_mpi.h"
+#include "verdict.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int me, np, tap_n, tap_fail;
+static int me, np;
 static tutti_comm_t comm;
 
 static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter",
@@ -30,32 +31,6 @@ static const char *const algos[NCOLL][5] = {
     {"ring", "tree", "rd", "hier", NULL}, {"ring", "tree", "hier", NULL}, {"ring", "rd", "hier", NULL},
     {"ring", NULL},                       {"ring", "tree", NULL},         {"dissemination", NULL},
     {"pairwise", NULL}};
-
-static void tap_line(int ok, const char *desc, const char *diag)
-{
-    tap_n++;
-    if (!ok) tap_fail++;
-    if (me != 0) return;
-    printf("%sok %d - np=%d %s\n", ok ? "" : "not ", tap_n, np, desc);
-    if (!ok && diag && diag[0]) printf("# %s\n", diag);
-    fflush(stdout);
-}
-
-/* Gathers the verdict of a group: ok on every rank; the first failing
- * rank's message reaches rank 0. */
-static void verdict(int local_ok, const char *local_msg, const char *desc)
-{
-    int all_ok = 0, first_bad = np;
-    int bad_rank = local_ok ? np : me;
-    MPI_Allreduce(&local_ok, &all_ok, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-    MPI_Allreduce(&bad_rank, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    char msg[700] = "";
-    if (!all_ok) {
-        if (first_bad == me) snprintf(msg, sizeof(msg), "rank %d: %s", me, local_msg);
-        MPI_Bcast(msg, sizeof(msg), MPI_CHAR, first_bad, MPI_COMM_WORLD);
-    }
-    tap_line(all_ok, desc, msg);
-}
 
 typedef struct {
     int coll;
@@ -428,10 +403,7 @@ int main(int argc, char **argv)
         }
         verdict(tutti_comm_destroy(comm) == TUTTI_SUCCESS, tutti_comm_last_error(NULL), "destroy");
     }
-    if (me == 0) {
-        printf("1..%d\n", tap_n);
-        fflush(stdout);
-    }
+    verdict_plan();
     MPI_Finalize();
     return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include "tutti.h"
 #include "tutti_mpi.h"
+#include "verdict.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -15,19 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static int me, np, tap_n;
-
-static void verdict(int ok, const char *msg, const char *desc)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-    tap_n++;
-    if (me == 0) {
-        printf("%sok %d - np=%d %s\n", all ? "" : "not ", tap_n, np, desc);
-        if (!ok && msg) printf("# rank 0: %s\n", msg);
-        fflush(stdout);
-    }
-}
+static int me, np;
 
 static double now(void)
 {
@@ -127,7 +116,7 @@ int main(int argc, char **argv)
     verdict(tutti_comm_destroy(fromhalf) == TUTTI_SUCCESS && tutti_comm_destroy(env) == TUTTI_SUCCESS,
             tutti_comm_last_error(NULL), "destroy");
     MPI_Comm_free(&half);
-    if (me == 0) printf("1..%d\n", tap_n);
+    verdict_plan();
     MPI_Finalize();
     return 0;
 }

@@ -13,6 +13,7 @@
  */
 #include "tutti.h"
 #include "tutti_mpi.h"
+#include "verdict.h"
 
 #include <mpi.h>
 #include <stdint.h>
@@ -20,27 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int me, np, tap_n;
+static int me, np;
 static tutti_comm_t comm;
-
-static void verdict(int local_ok, const char *local_msg, const char *desc)
-{
-    int all_ok = 0, first_bad = np;
-    int bad_rank = local_ok ? np : me;
-    MPI_Allreduce(&local_ok, &all_ok, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-    MPI_Allreduce(&bad_rank, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    char msg[700] = "";
-    if (!all_ok) {
-        if (first_bad == me) snprintf(msg, sizeof(msg), "rank %d: %s", me, local_msg);
-        MPI_Bcast(msg, sizeof(msg), MPI_CHAR, first_bad, MPI_COMM_WORLD);
-    }
-    tap_n++;
-    if (me == 0) {
-        printf("%sok %d - np=%d %s\n", all_ok ? "" : "not ", tap_n, np, desc);
-        if (!all_ok) printf("# %s\n", msg);
-        fflush(stdout);
-    }
-}
 
 /* Byte i of the m-th message from rank a to rank b. */
 static unsigned char pat(int a, int b, int m, size_t i)
@@ -402,10 +384,7 @@ int main(int argc, char **argv)
         }
         verdict(tutti_comm_destroy(comm) == TUTTI_SUCCESS, tutti_comm_last_error(NULL), "destroy");
     }
-    if (me == 0) {
-        printf("1..%d\n", tap_n);
-        fflush(stdout);
-    }
+    verdict_plan();
     MPI_Finalize();
     return 0;
 }
