@@ -29,17 +29,31 @@
 tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, const tutti_p2p_op_t *ops, int nops)
 {
     tutti_result_t r = TUTTI_SUCCESS;
-    int *seen = calloc(2 * (size_t)nranks, sizeof(int)); /* ops so far per (direction, peer) */
-    int *phase = malloc((size_t)(nops > 0 ? nops : 1) * sizeof(int));
-    if (!seen || !phase) {
-        r = TUTTI_ERR_NO_MEMORY;
-        goto out;
+    /* a small group (a send, an exchange: every call's case) counts earlier
+     * operations with the same peer directly, without allocating; a large
+     * one keeps a counter per (direction, peer) */
+    enum { SMALL = 32 };
+    int phase_small[SMALL];
+    int *seen = NULL, *phase = phase_small;
+    if (nops > SMALL) {
+        seen = calloc(2 * (size_t)nranks, sizeof(int));
+        phase = malloc((size_t)nops * sizeof(int));
+        if (!seen || !phase) {
+            r = TUTTI_ERR_NO_MEMORY;
+            goto out;
+        }
     }
     int nphases = 0;
     for (int k = 0; k < nops; k++) {
         phase[k] = -1;
         if (ops[k].peer == rank || ops[k].bytes == 0) continue; /* local, or nothing to move */
-        phase[k] = seen[(ops[k].send ? 0 : nranks) + ops[k].peer]++;
+        if (seen) {
+            phase[k] = seen[(ops[k].send ? 0 : nranks) + ops[k].peer]++;
+        } else {
+            phase[k] = 0;
+            for (int j = 0; j < k; j++)
+                if (phase[j] >= 0 && ops[j].peer == ops[k].peer && ops[j].send == ops[k].send) phase[k]++;
+        }
         if (phase[k] + 1 > nphases) nphases = phase[k] + 1;
     }
     for (int m = 0; m < nphases || (m == 0 && nops > 0); m++) {
@@ -80,6 +94,6 @@ tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, cons
     }
 out:
     free(seen);
-    free(phase);
+    if (phase != phase_small) free(phase);
     return r;
 }

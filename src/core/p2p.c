@@ -166,12 +166,13 @@ static tutti_result_t tutti_p2p_post(tutti_comm_t comm, const char *call, const 
     return TUTTI_SUCCESS;
 }
 
-/* Runs ops as one operation: waits (reqp NULL) or returns its request. */
+/* Runs ops as one operation: waits (reqp NULL) or returns its request.
+ * Called with comm->lock held (ops may be the group's array, which another
+ * thread may grow once the lock is released); releases it. */
 static tutti_result_t tutti_p2p_run(tutti_comm_t comm, const char *call, const tutti_p2p_op_t *ops, int n,
                                     tutti_request_t *reqp)
 {
     struct tutti_request *req = NULL;
-    pthread_mutex_lock(&comm->lock);
     tutti_result_t r = tutti_p2p_post(comm, call, ops, n, &req);
     if (r == TUTTI_SUCCESS && reqp) tutti_comm_progress(comm);
     pthread_mutex_unlock(&comm->lock);
@@ -244,7 +245,6 @@ static tutti_result_t tutti_p2p_call(tutti_comm_t comm, const char *call, int se
         goto out;
     }
     if (op.bytes == 0 && !nonblocking) goto out; /* nothing crosses: both sides skip it */
-    pthread_mutex_unlock(&comm->lock);
     r = tutti_p2p_run(comm, call, &op, 1, nonblocking ? reqp : NULL);
     tutti_comm_leave(comm);
     return r;
@@ -330,16 +330,7 @@ static tutti_result_t tutti_group_finish(tutti_comm_t comm, const char *call, tu
         goto out;
     }
     if (n == 0 && !nonblocking) goto out;
-    /* posted under the lock: once it is released another thread may open
-     * a group and grow (move) the ops array */
-    struct tutti_request *req = NULL;
-    r = tutti_p2p_post(comm, call, comm->group.ops, n, &req);
-    if (r == TUTTI_SUCCESS && nonblocking) tutti_comm_progress(comm);
-    pthread_mutex_unlock(&comm->lock);
-    if (r == TUTTI_SUCCESS) {
-        if (nonblocking) *reqp = req;
-        else r = tutti_comm_wait(comm, req);
-    }
+    r = tutti_p2p_run(comm, call, comm->group.ops, n, nonblocking ? reqp : NULL);
     tutti_comm_leave(comm);
     return r;
 out:
