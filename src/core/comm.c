@@ -453,10 +453,13 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
     while (q) {
         struct tutti_request *n = q->all_next;
         tutti_sched_free(&q->x.sched);
+        free(q->pairs);
         free(q);
         q = n;
     }
     comm->all_reqs = comm->head = comm->tail = comm->free_reqs = NULL;
+    free(comm->busy_pairs);
+    comm->busy_pairs = NULL;
     free(comm->engine.links);
     comm->engine.links = NULL;
     free(comm->info);

@@ -38,6 +38,11 @@ struct tutti_request {
     uint64_t fr_id; /* its flight-recorder entry */
     int p2p;        /* sends and receives (a group, or one of them) */
     int nsend, nrecv;
+    /* point-to-point: bit (send ? 0 : nranks) + peer set for every peer it
+     * sends to or receives from (messages that cross a connection); 2 *
+     * nranks bits */
+    uint64_t *pairs;
+    int started; /* point-to-point run ahead of the head (progress.c) */
     tutti_coll_t coll;
     tutti_algo_t algo;
     size_t count;
@@ -117,6 +122,8 @@ struct tutti_comm {
     /* operations */
     uint64_t seq;
     struct tutti_request *head, *tail; /* posted, not yet complete, in order */
+    uint64_t *busy_pairs;  /* scratch of the run-ahead (progress.c), 2 * nranks bits */
+    uint64_t ahead_steps;  /* slices completed by operations behind the head */
     struct tutti_request *free_reqs;
     struct tutti_request *all_reqs;
     uint64_t logged[TUTTI_NUM_COLLS]; /* size classes (log2) whose choice was explained */
@@ -156,6 +163,11 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
 
 /* Request queue (comm->lock held). */
 struct tutti_request *tutti_request_get(tutti_comm_t comm);
+/* 64-bit words of a request's pairs bitmap */
+static inline size_t tutti_pairs_words(int nranks)
+{
+    return (2 * (size_t)nranks + 63) / 64;
+}
 void tutti_request_put(struct tutti_request *req);
 void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req);
 /* Drives the queue; returns TUTTI_INPROGRESS while anything is pending. */

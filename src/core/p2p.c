@@ -9,11 +9,15 @@
  *                                                      send and receive at once
  *
  * Messages between two ranks match in posting order.  A send or receive
- * outside a group is an operation of its own, run in posting order with the
- * communicator's other operations, so two ranks that both send first and
- * receive second wait on each other once the message outgrows the
- * transport's slots (the deadline then names the peer): exchanges belong in
- * a group.  Point-to-point operations take no call number (the other ranks
+ * outside a group is an operation of its own.  Nonblocking ones queued
+ * behind each other run at the same time where they use different
+ * connections (progress.c's run-ahead), so irecv-then-isend (or the other
+ * way round) on both sides of an exchange completes; a collective still
+ * waits for every operation posted before it, and operations posted after a
+ * collective wait for it.  Two ranks that both make a blocking send first
+ * wait on each other once the message outgrows the transport's slots (the
+ * deadline then names the peer), as in MPI: exchanges belong in a group or
+ * in nonblocking calls.  Point-to-point operations take no call number (the other ranks
  * never see them), so they do not disturb the collectives' fingerprints;
  * their messages carry the point-to-point fingerprint, so a collective that
  * meets one (or a receive that meets a collective) fails with
@@ -140,10 +144,15 @@ static tutti_result_t tutti_p2p_post(tutti_comm_t comm, const char *call, const 
     }
     size_t most = 0;
     req->nsend = req->nrecv = 0;
+    memset(req->pairs, 0, tutti_pairs_words(comm->nranks) * sizeof(uint64_t));
     for (int k = 0; k < n; k++) {
         if (ops[k].send) req->nsend++;
         else req->nrecv++;
         if (ops[k].bytes > most) most = ops[k].bytes;
+        if (ops[k].bytes && ops[k].peer != comm->rank) {
+            size_t bit = (size_t)(ops[k].send ? 0 : comm->nranks) + (size_t)ops[k].peer;
+            req->pairs[bit / 64] |= 1ull << (bit % 64);
+        }
     }
     s->stream_out = most >= comm->nt_threshold;
     req->seq = TUTTI_SEQ_P2P;

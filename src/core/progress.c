@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Requests and progress.  Operations on a communicator run strictly in the
- * order they were posted (every rank posts them in the same order, so every
- * connection carries them in the same order); waiting on any request drives
- * the queue from its head.  Every wait has a deadline: when the operation
+ * Requests and progress.  Operations on a communicator run in the order
+ * they were posted (every rank posts its collectives in the same order, so
+ * every connection carries them in the same order); waiting on any request
+ * drives the queue from its head.  The one exception: point-to-point
+ * operations queued behind a point-to-point head run alongside it, each as
+ * soon as no earlier queued operation uses one of its connections
+ * (tutti_comm_run_ahead).  Every wait has a deadline: when the operation
  * at the head makes no progress for `timeout` seconds it fails with
  * TUTTI_ERR_TIMEOUT naming the peer it waits for, and a peer found dead
  * fails it at once with TUTTI_ERR_REMOTE.
@@ -28,6 +31,11 @@ struct tutti_request *tutti_request_get(tutti_comm_t comm)
     } else {
         req = calloc(1, sizeof(*req));
         if (!req) return NULL;
+        req->pairs = calloc(tutti_pairs_words(comm->nranks), sizeof(uint64_t));
+        if (!req->pairs) {
+            free(req);
+            return NULL;
+        }
         tutti_sched_init(&req->x.sched, comm->slice_max, 1, TUTTI_NCHANNELS);
         req->all_next = comm->all_reqs;
         comm->all_reqs = req;
@@ -60,6 +68,7 @@ void tutti_comm_enqueue(tutti_comm_t comm, struct tutti_request *req)
     if (!comm->head) tutti_comm_start(comm, req);
     req->state = TUTTI_REQ_QUEUED;
     req->next = NULL;
+    req->started = 0;
     req->last_progress = 0;
     req->last_steps = 0;
     req->last_peer_check = 0;
@@ -84,9 +93,9 @@ static void tutti_request_describe(const struct tutti_request *req, char *buf, s
              root, tutti_algo_name(req->algo));
 }
 
-/* The head failed: record why, break the communicator, tell the peers,
- * fail the rest. */
-static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
+/* Operation `failed` (the head, or one run ahead of it) failed: record
+ * why, break the communicator, tell the peers, fail the rest. */
+static void tutti_comm_fail_queue(tutti_comm_t comm, const struct tutti_request *failed, tutti_result_t r)
 {
     if (!comm->broken) {
         comm->broken = r;
@@ -103,7 +112,7 @@ static void tutti_comm_fail_queue(tutti_comm_t comm, tutti_result_t r)
     }
     for (struct tutti_request *q = comm->head; q; q = q->next) {
         q->state = TUTTI_REQ_DONE;
-        q->result = (q == comm->head || r == TUTTI_ERR_ABORTED) ? r : TUTTI_ERR_INVALID_USAGE;
+        q->result = (q == failed || r == TUTTI_ERR_ABORTED) ? r : TUTTI_ERR_INVALID_USAGE;
         tutti_recorder_update(&comm->fr, q, TUTTI_FR_FAILED);
     }
     comm->head = comm->tail = NULL;
@@ -207,6 +216,105 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
     return TUTTI_INPROGRESS;
 }
 
+/* req failed with r (err: the engine's words, recorded: check_stall wrote
+ * them): name what failed and why, then fail the queue. */
+static void tutti_comm_fail_req(tutti_comm_t comm, struct tutti_request *req, tutti_result_t r, const char *err,
+                                int recorded)
+{
+    if (err[0]) {
+        char what[192];
+        tutti_request_describe(req, what, sizeof(what));
+        tutti_comm_error(comm, r, "%s: %s", what, err);
+    } else if (!recorded) {
+        char what[192], why[256] = "";
+        tutti_request_describe(req, what, sizeof(what));
+        int peer = req->x.blocked_peer;
+        if (peer >= 0 && peer < comm->nranks) {
+            /* the transport knows why: a closed connection, a report */
+            tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0 : req->x.blocked_chan);
+            tutti_result_t pr = TUTTI_SUCCESS;
+            if (l->tp)
+                pr = l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
+                                       sizeof(why));
+            /* a peer that reported a mismatch and closed: the mismatch is the cause */
+            if (pr == TUTTI_ERR_MISMATCH) r = pr;
+            if (r == TUTTI_ERR_MISMATCH)
+                tutti_comm_error(comm, r, "%s: peer rank %d (%s) detected mismatched collectives: %s", what, peer,
+                                 comm->info[peer].host, why[0] ? why : "(no detail)");
+            else
+                tutti_comm_error(comm, r, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
+                                 comm->info[peer].host, why[0] ? why : "transport failure");
+        } else {
+            tutti_comm_error(comm, r, "%s: transport failure (%s)", what, tutti_result_name(r));
+        }
+    }
+    tutti_comm_fail_queue(comm, req, r);
+}
+
+static void tutti_comm_done(tutti_comm_t comm, struct tutti_request *req)
+{
+    req->state = TUTTI_REQ_DONE;
+    req->result = TUTTI_SUCCESS;
+    tutti_recorder_update(&comm->fr, req, TUTTI_FR_DONE);
+}
+
+/* Point-to-point operations queued right behind a point-to-point head run
+ * alongside it, each once no earlier operation still queued moves messages
+ * over one of its connections (same peer, same direction):
+ *
+ *   queue:  irecv from 1 | isend to 1 | isend to 1    | allreduce
+ *           head           runs         waits: 2nd      waits: collectives
+ *                                       send to 1       run at the head only
+ *
+ * so messages between two ranks still match in posting order, and both
+ * sides of an exchange that post irecv then isend (or isend then irecv)
+ * move at once.  A started operation stays runnable: earlier ones only
+ * leave the queue.  Those that finish leave it out of order.  Returns the
+ * first failure, its request in *failed; else TUTTI_SUCCESS. */
+static tutti_result_t tutti_comm_run_ahead(tutti_comm_t comm, char *err, size_t errlen,
+                                           struct tutti_request **failed)
+{
+    struct tutti_request *prev = comm->head, *q = prev->next;
+    if (!q || !q->p2p) return TUTTI_SUCCESS;
+    size_t nw = tutti_pairs_words(comm->nranks);
+    if (!comm->busy_pairs) {
+        comm->busy_pairs = malloc(nw * sizeof(uint64_t));
+        if (!comm->busy_pairs) return TUTTI_SUCCESS; /* no run-ahead: posting order, as before */
+    }
+    uint64_t *busy = comm->busy_pairs;
+    memcpy(busy, prev->pairs, nw * sizeof(uint64_t));
+    while (q && q->p2p) {
+        struct tutti_request *next = q->next;
+        int clash = 0;
+        for (size_t w = 0; w < nw && !clash; w++) clash = (busy[w] & q->pairs[w]) != 0;
+        if (!clash) {
+            if (!q->started) {
+                q->started = 1;
+                tutti_recorder_update(&comm->fr, q, TUTTI_FR_RUNNING);
+            }
+            uint64_t before = q->x.steps_done;
+            err[0] = '\0';
+            tutti_result_t r = tutti_exec_run(&comm->engine, &q->x, err, errlen);
+            comm->ahead_steps += q->x.steps_done - before;
+            if (r == TUTTI_SUCCESS) {
+                tutti_comm_done(comm, q);
+                prev->next = next;
+                if (comm->tail == q) comm->tail = prev;
+                q = next;
+                continue;
+            }
+            if (r != TUTTI_INPROGRESS) {
+                *failed = q;
+                return r;
+            }
+        }
+        for (size_t w = 0; w < nw; w++) busy[w] |= q->pairs[w];
+        prev = q;
+        q = next;
+    }
+    return TUTTI_SUCCESS;
+}
+
 tutti_result_t tutti_comm_progress(tutti_comm_t comm)
 {
     char err[TUTTI_ERRLEN];
@@ -214,11 +322,19 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
         struct tutti_request *req = comm->head;
         int recorded = 0;
         if (__atomic_load_n(&comm->aborted, __ATOMIC_ACQUIRE)) {
-            tutti_comm_fail_queue(comm, TUTTI_ERR_ABORTED);
+            tutti_comm_fail_queue(comm, NULL, TUTTI_ERR_ABORTED);
             return TUTTI_ERR_ABORTED;
         }
         err[0] = '\0';
         tutti_result_t r = tutti_exec_run(&comm->engine, &req->x, err, sizeof(err));
+        if (r == TUTTI_INPROGRESS && req->p2p) {
+            struct tutti_request *failed = NULL;
+            tutti_result_t ar = tutti_comm_run_ahead(comm, err, sizeof(err), &failed);
+            if (ar != TUTTI_SUCCESS) {
+                tutti_comm_fail_req(comm, failed, ar, err, 0);
+                return ar;
+            }
+        }
         if (r == TUTTI_INPROGRESS) {
             for (int t = 0; t < comm->ntps; t++) {
                 if (!(comm->tps[t].tp->caps & TUTTI_TP_CAP_NEEDS_PROGRESS)) continue;
@@ -236,44 +352,13 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
             }
         }
         if (r == TUTTI_SUCCESS) {
-            req->state = TUTTI_REQ_DONE;
-            req->result = TUTTI_SUCCESS;
-            tutti_recorder_update(&comm->fr, req, TUTTI_FR_DONE);
+            tutti_comm_done(comm, req);
             comm->head = req->next;
             if (!comm->head) comm->tail = NULL;
             else tutti_comm_start(comm, comm->head);
             continue;
         }
-        /* failure */
-        if (err[0]) {
-            char what[192];
-            tutti_request_describe(req, what, sizeof(what));
-            tutti_comm_error(comm, r, "%s: %s", what, err);
-        } else if (!recorded) {
-            char what[192], why[256] = "";
-            tutti_request_describe(req, what, sizeof(what));
-            int peer = req->x.blocked_peer;
-            if (peer >= 0 && peer < comm->nranks) {
-                /* the transport knows why: a closed connection, a report */
-                tutti_link_t *l = tutti_engine_link(&comm->engine, peer, req->x.blocked_chan < 0 ? 0
-                                                                                            : req->x.blocked_chan);
-                tutti_result_t pr = TUTTI_SUCCESS;
-                if (l->tp)
-                    pr = l->tp->peer_check(req->x.blocked_dir == 0 ? l->sconn : l->rconn, req->seq, req->x.tag, why,
-                                           sizeof(why));
-                /* a peer that reported a mismatch and closed: the mismatch is the cause */
-                if (pr == TUTTI_ERR_MISMATCH) r = pr;
-                if (r == TUTTI_ERR_MISMATCH)
-                    tutti_comm_error(comm, r, "%s: peer rank %d (%s) detected mismatched collectives: %s", what, peer,
-                                     comm->info[peer].host, why[0] ? why : "(no detail)");
-                else
-                    tutti_comm_error(comm, r, "%s: rank %d lost its peer rank %d (%s): %s", what, comm->rank, peer,
-                                     comm->info[peer].host, why[0] ? why : "transport failure");
-            } else {
-                tutti_comm_error(comm, r, "%s: transport failure (%s)", what, tutti_result_name(r));
-            }
-        }
-        tutti_comm_fail_queue(comm, r);
+        tutti_comm_fail_req(comm, req, r, err, recorded);
         return r;
     }
     return TUTTI_SUCCESS;
@@ -288,6 +373,13 @@ static int tutti_comm_block(tutti_comm_t comm)
     if (!h || h->x.blocked_peer < 0 || h->x.blocked_peer >= comm->nranks) return 0;
     tutti_link_t *l = tutti_engine_link(&comm->engine, h->x.blocked_peer, h->x.blocked_chan < 0 ? 0 : h->x.blocked_chan);
     if (!l->tp || !(l->tp->caps & TUTTI_TP_CAP_BLOCK)) return 0;
+    /* operations run ahead (point-to-point) that wait elsewhere: poll */
+    for (struct tutti_request *q = h->next; q && q->p2p; q = q->next) {
+        if (!q->started) continue;
+        int p = q->x.blocked_peer;
+        if (p < 0 || p >= comm->nranks) return 0;
+        if (tutti_engine_link(&comm->engine, p, q->x.blocked_chan < 0 ? 0 : q->x.blocked_chan)->tp != l->tp) return 0;
+    }
     for (int t = 0; t < comm->ntps; t++)
         if (comm->tps[t].tp == l->tp) return l->tp->block(comm->tps[t].tpcomm, 1) == TUTTI_SUCCESS;
     return 0;
@@ -300,9 +392,9 @@ tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
     for (;;) {
         pthread_mutex_lock(&comm->lock);
         if (req->state != TUTTI_REQ_DONE) {
-            uint64_t before = comm->head ? comm->head->x.steps_done : 0;
+            uint64_t before = (comm->head ? comm->head->x.steps_done : 0) + comm->ahead_steps;
             tutti_comm_progress(comm);
-            if (comm->head && comm->head->x.steps_done != before) bo.polls = 0;
+            if ((comm->head ? comm->head->x.steps_done : 0) + comm->ahead_steps != before) bo.polls = 0;
         }
         if (req->state == TUTTI_REQ_DONE) {
             tutti_result_t r = req->result;

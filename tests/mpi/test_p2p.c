@@ -5,7 +5,8 @@
  * everyone (point-to-point must not disturb the collectives' call numbers);
  * a ring exchange and an all-pairs exchange with self messages (alltoallv)
  * in groups, blocking and not, sizes 0 .. 2M elements, every datatype;
- * isend/irecv; several messages to one peer in a group; mismatched sizes
+ * isend/irecv, and exchanges of them outside a group (irecv then isend on
+ * every rank); several messages to one peer in a group; mismatched sizes
  * and a receive that meets a collective (TUTTI_ERR_MISMATCH); two ranks
  * that both send a large message first (TUTTI_ERR_TIMEOUT naming the peer,
  * as documented); bad input.  Results checked byte for byte on every rank;
@@ -203,6 +204,76 @@ static void nonblocking_pair(void)
     verdict(ok, err, "tutti_isend / tutti_irecv, two messages (33 B and 3 MB), waited in reverse order");
 }
 
+/* Nonblocking exchanges outside a group, as MPI programs write them: every
+ * rank receives from its left and sends to its right, larger than any
+ * transport buffers, so each side's later operation must run while its
+ * first still waits.  mode 0: irecv then isend, waited in order; 1: isend
+ * then irecv, the receive waited first; 2: two messages each way (irecv,
+ * irecv, isend, isend: they match in posting order), waited in reverse,
+ * then a blocking all-reduce queued behind them. */
+static void exchange(int mode)
+{
+    char err[300] = "";
+    int ok = 1;
+    int right = (me + 1) % np, left = (me + np - 1) % np;
+    size_t n[2] = {24u << 20, mode == 2 ? 1000003 : 0};
+    unsigned char *out[2], *in[2];
+    tutti_request_t rq[4] = {NULL, NULL, NULL, NULL};
+    tutti_result_t r = TUTTI_SUCCESS;
+    for (int m = 0; m < 2; m++) {
+        out[m] = malloc(n[m] + 1);
+        in[m] = malloc(n[m] + 1);
+        fill(out[m], n[m], me, right, 20 + m);
+        memset(in[m], 0, n[m]);
+    }
+    if (np == 1) goto done; /* no neighbour but itself: outside a group, refused (bad_input) */
+    if (mode == 0) {
+        r = tutti_irecv(in[0], n[0], TUTTI_UINT8, left, comm, &rq[0]);
+        if (r == TUTTI_SUCCESS) r = tutti_isend(out[0], n[0], TUTTI_UINT8, right, comm, &rq[1]);
+    } else if (mode == 1) {
+        r = tutti_isend(out[0], n[0], TUTTI_UINT8, right, comm, &rq[1]);
+        if (r == TUTTI_SUCCESS) r = tutti_irecv(in[0], n[0], TUTTI_UINT8, left, comm, &rq[0]);
+    } else {
+        r = tutti_irecv(in[0], n[0], TUTTI_UINT8, left, comm, &rq[0]);
+        if (r == TUTTI_SUCCESS) r = tutti_irecv(in[1], n[1], TUTTI_UINT8, left, comm, &rq[2]);
+        if (r == TUTTI_SUCCESS) r = tutti_isend(out[0], n[0], TUTTI_UINT8, right, comm, &rq[1]);
+        if (r == TUTTI_SUCCESS) r = tutti_isend(out[1], n[1], TUTTI_UINT8, right, comm, &rq[3]);
+    }
+    /* waited: mode 0 in posting order, 1 the receive first, 2 in reverse */
+    static const int order[3][4] = {{0, 1, 2, 3}, {0, 1, 2, 3}, {3, 2, 1, 0}};
+    for (int i = 0; i < 4; i++) {
+        tutti_request_t q = rq[order[mode][i]];
+        if (!q) continue;
+        tutti_result_t w = tutti_wait(q);
+        if (r == TUTTI_SUCCESS) r = w;
+    }
+    int one = 1, sum = 0;
+    if (r == TUTTI_SUCCESS && mode == 2) {
+        r = tutti_allreduce(&one, &sum, 1, TUTTI_INT32, TUTTI_SUM, comm);
+        if (r == TUTTI_SUCCESS && sum != np) {
+            snprintf(err, sizeof(err), "the all-reduce after the exchange gave %d, not %d", sum, np);
+            ok = 0;
+        }
+    }
+    if (r != TUTTI_SUCCESS) {
+        snprintf(err, sizeof(err), "%s: %s", tutti_result_name(r), tutti_comm_last_error(comm));
+        ok = 0;
+    }
+    for (int m = 0; m < 2 && ok; m++)
+        if (check(in[m], n[m], left, me, 20 + m, err, sizeof(err))) ok = 0;
+done:
+    for (int m = 0; m < 2; m++) {
+        free(out[m]);
+        free(in[m]);
+    }
+    verdict(ok, err, mode == 0   ? "nonblocking exchange outside a group: irecv left, isend right (24 MiB), waited in "
+                                   "order"
+                     : mode == 1 ? "nonblocking exchange outside a group: isend right, irecv left (24 MiB), the "
+                                   "receive waited first"
+                                 : "two nonblocking messages each way (irecv, irecv, isend, isend: matched in posting "
+                                   "order), waited in reverse, then an all-reduce");
+}
+
 /* On a fresh communicator of ranks 0 and 1: `what` goes wrong, both must
  * get `want` (the receiver at least, when only it can tell). */
 static void failure_case(int kind, const char *desc)
@@ -373,6 +444,7 @@ int main(int argc, char **argv)
         ring(0);
         ring(1);
         allpairs();
+        for (int mode = 0; mode < 3; mode++) exchange(mode);
         bad_input();
         if (np >= 2) {
             failure_case(0, "send of 100 elements against a receive of 101: TUTTI_ERR_MISMATCH on both ranks");
