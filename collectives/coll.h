@@ -68,6 +68,11 @@ typedef struct tutti_coll_args {
     /* pipelining slice of the algorithms that pipeline (the tuner's choice,
      * tutti_algo_decide); 0: the algorithm's own (the slot) */
     size_t chunk;
+    /* all-to-all with a count per peer (tutti_alltoallv), in elements:
+     * block q of sendbuf is scounts[q] at sdispls[q], block q of recvbuf
+     * rcounts[q] at rdispls[q] (vcounts set); else every block is `count` */
+    int vcounts;
+    const size_t *scounts, *sdispls, *rcounts, *rdispls;
 } tutti_coll_args_t;
 
 typedef tutti_result_t (*tutti_coll_build_fn)(tutti_sched_t *s, const tutti_coll_args_t *a);

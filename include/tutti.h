@@ -296,9 +296,27 @@ TUTTI_EXPORT tutti_result_t tutti_reduce(const void *sendbuf, void *recvbuf, siz
  * and receives one from each.  Both buffers hold nranks*count elements.
  * In place: sendbuf == recvbuf (blocks are exchanged through the
  * transports' own slots, no extra buffer).  count is the same on every
- * rank (per-peer counts, as MPI_Alltoallv, are not offered). */
+ * rank (per-peer counts: tutti_alltoallv). */
 TUTTI_EXPORT tutti_result_t tutti_alltoall(const void *sendbuf, void *recvbuf, size_t count,
                                            tutti_datatype_t dtype, tutti_comm_t comm);
+
+/* All-to-all with a count per peer (MPI_Alltoallv, PyTorch's
+ * all_to_all_single with split sizes).  Counts and displacements are in
+ * elements of dtype: sendcounts[q] elements at sendbuf + sdispls[q] go to
+ * rank q, which receives them as recvcounts[me] elements at its recvbuf +
+ * rdispls[me]; so sendcounts[q] here must equal recvcounts[r] on rank q
+ * (a message of another size fails with TUTTI_ERR_MISMATCH on the
+ * receiver; one of 0 elements sent where the peer expects some is no
+ * message at all, and ends at the deadline naming the peer).  Blocks may
+ * be anywhere and in any order; a receive block may overlap no other block
+ * of either buffer.  In place: sendbuf == recvbuf, the send layout then
+ * the receive layout (sendcounts and sdispls NULL or equal to recvcounts
+ * and rdispls), each block replaced by the peer's.  The four arrays are
+ * read during the call only (the nonblocking twin included). */
+TUTTI_EXPORT tutti_result_t tutti_alltoallv(const void *sendbuf, const size_t *sendcounts,
+                                            const size_t *sdispls, void *recvbuf,
+                                            const size_t *recvcounts, const size_t *rdispls,
+                                            tutti_datatype_t dtype, tutti_comm_t comm);
 
 /* Returns when every rank has entered the barrier. */
 TUTTI_EXPORT tutti_result_t tutti_barrier(tutti_comm_t comm);
@@ -324,6 +342,11 @@ TUTTI_EXPORT tutti_result_t tutti_ireduce(const void *sendbuf, void *recvbuf, si
 TUTTI_EXPORT tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, size_t count,
                                             tutti_datatype_t dtype, tutti_comm_t comm,
                                             tutti_request_t *req);
+TUTTI_EXPORT tutti_result_t tutti_ialltoallv(const void *sendbuf, const size_t *sendcounts,
+                                             const size_t *sdispls, void *recvbuf,
+                                             const size_t *recvcounts, const size_t *rdispls,
+                                             tutti_datatype_t dtype, tutti_comm_t comm,
+                                             tutti_request_t *req);
 TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req);
 
 /* ---------------------------------------------------------------------- */

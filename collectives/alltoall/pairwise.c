@@ -22,6 +22,10 @@
  * order keeps every connection (one block each way per pair) in one global
  * order, so one slot per FIFO is enough whatever the size.  Each rank sends
  * and receives (p-1)/p of its buffer once: bandwidth-optimal.
+ *
+ * With a count per peer (tutti_alltoallv) the steps are the same, each
+ * block of its own size at its own displacement; a block of 0 elements is
+ * no message at all.
  */
 #include "coll.h"
 #include "patterns/patterns.h"
@@ -29,32 +33,47 @@
 tutti_result_t tutti_coll_alltoall_pairwise(tutti_sched_t *s, const tutti_coll_args_t *a)
 {
     int p = a->nranks, r = a->rank;
-    size_t blk = a->count * a->esize;
+    size_t blk = a->count * a->esize, es = a->esize;
     const char *src = a->sendbuf;
     char *dst = a->recvbuf;
     int inplace = (const char *)dst == src;
+    /* per-peer counts (alltoallv): the same exchange, each block its own
+     * size and place; every message is fingerprinted with its size.  In
+     * place the caller made the send layout the receive layout, so a slice
+     * sent to q is sent before the same slice from q overwrites it. */
+    int v = a->vcounts;
+#define SBYTES(q) (v ? a->scounts[q] * es : blk)
+#define SOFF(q) (v ? a->sdispls[q] * es : (size_t)(q) * blk)
+#define RBYTES(q) (v ? a->rcounts[q] * es : blk)
+#define ROFF(q) (v ? a->rdispls[q] * es : (size_t)(q) * blk)
     tutti_sched_phase(s, 0);
     for (int k = 0; k < p; k++) {
         int q = tutti_pattern_mod(k - r, p);
         if (q == r && inplace) continue; /* the own block is already in place */
+        if (v && SBYTES(q) == 0) continue; /* nothing crosses (the peer expects nothing) */
         tutti_step_t *st = tutti_sched_step(s);
-        st->src = src + (size_t)q * blk;
-        st->bytes = blk;
+        st->src = src + SOFF(q);
+        st->bytes = SBYTES(q);
         if (q == r) {
-            st->dst = dst + (size_t)r * blk; /* the own block: a local copy */
+            st->dst = dst + ROFF(r); /* the own block: a local copy (sizes checked equal) */
             continue;
         }
         /* out of place the send buffer is never written: by reference is safe */
-        if (!inplace) st->flags = TUTTI_STEP_STABLE;
+        st->flags = (inplace ? 0 : TUTTI_STEP_STABLE) | (v ? TUTTI_STEP_SIZED : 0);
         tutti_step_send(st, q);
     }
     for (int k = 0; k < p; k++) {
         int q = tutti_pattern_mod(k - r, p);
-        if (q == r) continue;
+        if (q == r || (v && RBYTES(q) == 0)) continue;
         tutti_step_t *st = tutti_sched_step(s);
-        st->dst = dst + (size_t)q * blk;
-        st->bytes = blk;
+        st->dst = dst + ROFF(q);
+        st->bytes = RBYTES(q);
+        if (v) st->flags = TUTTI_STEP_SIZED;
         tutti_step_recv(st, q);
     }
+#undef SBYTES
+#undef SOFF
+#undef RBYTES
+#undef ROFF
     return TUTTI_SUCCESS;
 }

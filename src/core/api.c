@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tutti_overlap(const void *a, size_t alen, const void *b, size_t blen)
@@ -73,6 +74,113 @@ static tutti_result_t tutti_validate(tutti_comm_t comm, const char *call, tutti_
     return TUTTI_SUCCESS;
 }
 
+typedef struct {
+    uintptr_t lo, hi;
+    int recv;
+    int peer;
+} tutti_vrange_t;
+
+static int tutti_vrange_cmp(const void *a, const void *b)
+{
+    const tutti_vrange_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* tutti_alltoallv's arguments: every count and displacement addressable,
+ * buffers present where something moves, the own block the same size both
+ * ways, no receive block overlapping another block (of either buffer); in
+ * place (sendbuf == recvbuf) the send layout is the receive layout.  Sets
+ * a->count to the largest block (stream choice, descriptions). */
+static tutti_result_t tutti_validate_v(tutti_comm_t comm, const char *call, tutti_coll_args_t *a)
+{
+    int p = comm->nranks, me = comm->rank;
+    if (!tutti_dtype_valid(a->dtype))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: invalid datatype %d (valid: 0..%d)", call,
+                                (int)a->dtype, TUTTI_NUM_DATATYPES - 1);
+    a->esize = tutti_dtype_size(a->dtype);
+    int inplace = a->sendbuf && a->sendbuf == a->recvbuf;
+    if (!a->rcounts || !a->rdispls)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: recvcounts or rdispls is NULL", call);
+    if (inplace) {
+        /* the send layout may be left out (NULL): it is the receive layout */
+        if (!a->scounts) a->scounts = a->rcounts;
+        if (!a->sdispls) a->sdispls = a->rdispls;
+    } else if (!a->scounts || !a->sdispls) {
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: sendcounts or sdispls is NULL", call);
+    }
+    const size_t lim = SIZE_MAX / 2 / a->esize;
+    size_t most = 0, sany = 0, rany = 0;
+    for (int q = 0; q < p; q++) {
+        size_t sc = a->scounts[q], sd = a->sdispls[q], rc = a->rcounts[q], rd = a->rdispls[q];
+        if (sc > lim || sd > lim - sc || rc > lim || rd > lim - rc)
+            return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                    "%s: block %d (send %zu at %zu, receive %zu at %zu elements of %s) overflows the "
+                                    "addressable size",
+                                    call, q, sc, sd, rc, rd, tutti_dtype_name(a->dtype));
+        if (inplace && (sc != rc || sd != rd))
+            return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                    "%s: in place (sendbuf == recvbuf) the send layout must be the receive layout, "
+                                    "but block %d is sent as %zu at %zu and received as %zu at %zu",
+                                    call, q, sc, sd, rc, rd);
+        sany |= sc;
+        rany |= rc;
+        if (sc > most) most = sc;
+        if (rc > most) most = rc;
+    }
+    if (a->scounts[me] != a->rcounts[me])
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: this rank sends itself %zu elements but receives %zu from itself", call,
+                                a->scounts[me], a->rcounts[me]);
+    if (sany && !a->sendbuf)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: sendbuf is NULL with elements to send", call);
+    if (rany && !a->recvbuf)
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: recvbuf is NULL with elements to receive",
+                                call);
+    a->count = most;
+    /* overlaps: sorted by start, a block overlaps an earlier one iff it
+     * starts below that one's end; a receive block must overlap nothing
+     * (in place: no other receive block), send blocks may share memory */
+    tutti_vrange_t *rg = malloc(sizeof(*rg) * 2 * (size_t)p);
+    if (!rg) return tutti_comm_error(comm, TUTTI_ERR_NO_MEMORY, "%s: out of memory checking the blocks", call);
+    int m = 0;
+    for (int q = 0; q < p; q++) {
+        if (a->rcounts[q]) {
+            uintptr_t lo = (uintptr_t)a->recvbuf + a->rdispls[q] * a->esize;
+            rg[m++] = (tutti_vrange_t){lo, lo + a->rcounts[q] * a->esize, 1, q};
+        }
+        if (a->scounts[q] && !inplace) {
+            uintptr_t lo = (uintptr_t)a->sendbuf + a->sdispls[q] * a->esize;
+            rg[m++] = (tutti_vrange_t){lo, lo + a->scounts[q] * a->esize, 0, q};
+        }
+    }
+    qsort(rg, (size_t)m, sizeof(*rg), tutti_vrange_cmp);
+    tutti_result_t bad = TUTTI_SUCCESS;
+    uintptr_t reach_any = 0, reach_recv = 0;
+    int who_any = -1, who_recv = -1, any_recv = 0;
+    for (int k = 0; k < m && bad == TUTTI_SUCCESS; k++) {
+        int clash_any = rg[k].recv && k > 0 && rg[k].lo < reach_any;
+        int clash_recv = !rg[k].recv && rg[k].lo < reach_recv;
+        if (clash_any || clash_recv) {
+            int other = clash_recv ? who_recv : who_any;
+            bad = tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT,
+                                   "%s: %s block %d overlaps %s block %d (a receive block may overlap no other block)",
+                                   call, rg[k].recv ? "receive" : "send", rg[k].peer,
+                                   clash_recv || any_recv ? "receive" : "send", other);
+        }
+        if (rg[k].hi > reach_any) {
+            reach_any = rg[k].hi;
+            who_any = rg[k].peer;
+            any_recv = rg[k].recv;
+        }
+        if (rg[k].recv && rg[k].hi > reach_recv) {
+            reach_recv = rg[k].hi;
+            who_recv = rg[k].peer;
+        }
+    }
+    free(rg);
+    return bad;
+}
+
 /* Builds and queues the operation (comm->lock held).  *out is the request. */
 static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll_args_t *a,
                                  struct tutti_request **out)
@@ -113,8 +221,13 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     req->op = a->op;
     req->root = a->root;
     req->memtype = TUTTI_MEM_HOST;
+    req->alltoallv = a->vcounts;
+    /* per-peer counts differ between ranks: the call's fingerprint carries
+     * none (each message carries its own size, TUTTI_STEP_SIZED) */
+    size_t fp_count = req->alltoallv ? SIZE_MAX : a->count;
     tutti_exec_start(&req->x, a->dtype, a->op, comm->nranks,
-                     tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, a->count, a->root, a->chunk), comm->fingerprint);
+                     tutti_fingerprint(a->coll, a->dtype, a->op, algo, req->seq, fp_count, a->root, a->chunk),
+                     comm->fingerprint);
     /* the first call of each (collective, size class): what was chosen and why */
     int cls = bytes ? 64 - __builtin_clzll((unsigned long long)bytes) : 0;
     if (cls > 63) cls = 63;
@@ -153,11 +266,13 @@ static tutti_result_t tutti_collective(tutti_comm_t comm, const char *call, tutt
                              call);
         goto out;
     }
-    r = tutti_validate(comm, call, a);
+    r = a->vcounts ? tutti_validate_v(comm, call, a) : tutti_validate(comm, call, a);
     if (r != TUTTI_SUCCESS) goto out;
     /* nothing to move: a blocking call is done (a nonblocking one still
      * needs its request, which completes at once) */
-    if (a->count == 0 && a->coll != TUTTI_COLL_BARRIER && !reqp) goto out;
+    if (a->count == 0 && a->coll != TUTTI_COLL_BARRIER && !a->vcounts && !reqp) goto out;
+    /* (alltoallv with nothing here is still a call: other ranks may have
+     * blocks, and the call numbers must stay in step) */
     pthread_mutex_lock(&comm->lock);
     r = tutti_post(comm, call, a, &req);
     if (r == TUTTI_SUCCESS && reqp) tutti_comm_progress(comm);
@@ -250,6 +365,34 @@ tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, size_t count,
     if (r != TUTTI_SUCCESS) return r;
     tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, count, dtype, TUTTI_SUM, 0);
     return tutti_collective(comm, "tutti_ialltoall", &a, req);
+}
+
+tutti_result_t tutti_alltoallv(const void *sendbuf, const size_t *sendcounts, const size_t *sdispls, void *recvbuf,
+                               const size_t *recvcounts, const size_t *rdispls, tutti_datatype_t dtype,
+                               tutti_comm_t comm)
+{
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, 0, dtype, TUTTI_SUM, 0);
+    a.vcounts = 1;
+    a.scounts = sendcounts;
+    a.sdispls = sdispls;
+    a.rcounts = recvcounts;
+    a.rdispls = rdispls;
+    return tutti_collective(comm, "tutti_alltoallv", &a, NULL);
+}
+
+tutti_result_t tutti_ialltoallv(const void *sendbuf, const size_t *sendcounts, const size_t *sdispls,
+                                void *recvbuf, const size_t *recvcounts, const size_t *rdispls,
+                                tutti_datatype_t dtype, tutti_comm_t comm, tutti_request_t *req)
+{
+    tutti_result_t r = tutti_check_req(comm, "tutti_ialltoallv", req);
+    if (r != TUTTI_SUCCESS) return r;
+    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, 0, dtype, TUTTI_SUM, 0);
+    a.vcounts = 1;
+    a.scounts = sendcounts;
+    a.sdispls = sdispls;
+    a.rcounts = recvcounts;
+    a.rdispls = rdispls;
+    return tutti_collective(comm, "tutti_ialltoallv", &a, req);
 }
 
 tutti_result_t tutti_reduce_scatter(const void *sendbuf, void *recvbuf, size_t recvcount, tutti_datatype_t dtype,

@@ -43,6 +43,7 @@ struct tutti_request {
      * nranks bits */
     uint64_t *pairs;
     int started; /* point-to-point run ahead of the head (progress.c) */
+    int alltoallv; /* all-to-all with per-peer counts (count: the largest block) */
     tutti_coll_t coll;
     tutti_algo_t algo;
     size_t count;

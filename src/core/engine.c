@@ -75,6 +75,7 @@ static tutti_result_t tutti_exec_slice(tutti_engine_t *e, tutti_exec_t *x, const
     int direct = !reduce && !stream && st->nrecv == 1 && !st->src && st->dst && div <= 1;
     int stable = (st->flags & TUTTI_STEP_STABLE) != 0;
     uint32_t tag = st->tag ? st->tag : x->tag;
+    if (st->flags & TUTTI_STEP_SIZED) tag = tutti_fingerprint_sized(x->tag, st->bytes);
 
     for (int k = 0; k < st->nsend; k++) {
         tutti_link_t *l = tutti_engine_link(e, st->send[k], st->chan);

@@ -29,6 +29,11 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
            ((uint32_t)algo & 7u) << 19 | ((uint32_t)seq & 0xffu) << 11 | tutti_fp_hash11(count, root, chunk);
 }
 
+uint32_t tutti_fingerprint_sized(uint32_t call, size_t bytes)
+{
+    return (call & ~0x7ffu) | tutti_fp_hash11(bytes, -1, 0);
+}
+
 uint32_t tutti_fingerprint_p2p(size_t bytes)
 {
     uint64_t h = (uint64_t)bytes * 0x9e3779b97f4a7c15ULL;

@@ -34,6 +34,8 @@ uint32_t tutti_fingerprint(tutti_coll_t coll, tutti_datatype_t dt, tutti_op_t op
  * against the local call `mine`. */
 #define TUTTI_FP_P2P 7u
 uint32_t tutti_fingerprint_p2p(size_t bytes);
+/* The call's fingerprint `call` for one message of `bytes` (TUTTI_STEP_SIZED) */
+uint32_t tutti_fingerprint_sized(uint32_t call, size_t bytes);
 
 void tutti_fingerprint_describe(uint32_t fp, uint32_t mine, char *buf, size_t len);
 

@@ -29,6 +29,7 @@ uint64_t tutti_recorder_post(tutti_recorder_t *fr, const struct tutti_request *r
     e->nrecv = req->nrecv;
     e->seq = req->seq;
     e->coll = (uint8_t)req->coll;
+    e->vcounts = (uint8_t)req->alltoallv;
     e->algo = (uint8_t)req->algo;
     e->dtype = (uint8_t)req->dtype;
     e->op = (uint8_t)req->op;
@@ -77,8 +78,8 @@ size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, cha
         else if (c == TUTTI_COLL_BARRIER)
             snprintf(what, sizeof(what), "#%llu barrier", (unsigned long long)e->seq);
         else
-            snprintf(what, sizeof(what), "#%llu %s count %zu %s%s%s root %d, %s", (unsigned long long)e->seq,
-                     tutti_coll_name(c), e->count, tutti_dtype_name((tutti_datatype_t)e->dtype),
+            snprintf(what, sizeof(what), "#%llu %s%s count %zu %s%s%s root %d, %s", (unsigned long long)e->seq,
+                     tutti_coll_name(c), e->vcounts ? "v (largest block)" : "", e->count, tutti_dtype_name((tutti_datatype_t)e->dtype),
                      tutti_coll_has_op(c) ? " " : "", tutti_coll_has_op(c) ? tutti_dtype_op_name((tutti_op_t)e->op) : "",
                      tutti_coll_has_root(c) ? e->root : -1, tutti_algo_name((tutti_algo_t)e->algo));
         switch (e->state) {

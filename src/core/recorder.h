@@ -22,7 +22,7 @@ enum { TUTTI_FR_POSTED = 1, TUTTI_FR_RUNNING, TUTTI_FR_DONE, TUTTI_FR_FAILED };
 typedef struct {
     uint64_t id;  /* position among the recorded operations */
     uint64_t seq; /* the call number (collectives) */
-    uint8_t coll, algo, dtype, op, state, p2p;
+    uint8_t coll, algo, dtype, op, state, p2p, vcounts;
     int32_t nsend, nrecv; /* point-to-point */
     int8_t dir, chan;
     int32_t root, peer, result;

@@ -47,6 +47,11 @@ enum {
      * reference (single copy) when the transport can.  Algorithms set it
      * only where that holds also in place. */
     TUTTI_STEP_STABLE = 1u << 2,
+    /* its messages carry the call's fingerprint with the count field
+     * replaced by a hash of the message's own size (per-peer sizes:
+     * all-to-all with counts per peer), so a receive of another size fails
+     * at once */
+    TUTTI_STEP_SIZED = 1u << 3,
 };
 
 typedef struct tutti_step {

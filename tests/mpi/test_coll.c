@@ -25,12 +25,12 @@ static int me, np;
 static tutti_comm_t comm;
 
 static const char *const coll_names[] = {"allreduce", "broadcast", "allgather", "reduce_scatter",
-                                         "reduce",    "barrier",   "alltoall"};
-enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, ALLTOALL, NCOLL };
+                                         "reduce",    "barrier",   "alltoall",  "alltoallv"};
+enum { ALLREDUCE, BROADCAST, ALLGATHER, REDUCE_SCATTER, REDUCE, BARRIER, ALLTOALL, ALLTOALLV, NCOLL };
 static const char *const algos[NCOLL][5] = {
     {"ring", "tree", "rd", "hier", NULL}, {"ring", "tree", "hier", NULL}, {"ring", "rd", "hier", NULL},
     {"ring", NULL},                       {"ring", "tree", NULL},         {"dissemination", NULL},
-    {"pairwise", NULL}};
+    {"pairwise", NULL},                   {"pairwise", NULL}};
 
 typedef struct {
     int coll;
@@ -47,11 +47,80 @@ typedef struct {
     void *recv;
     const char *check;
     size_t ncheck;
+    size_t *sc, *sd, *rc, *rd; /* alltoallv's layout */
 } bufs_t;
+
+/* alltoallv: elements rank a sends rank b (symmetric in place, where each
+ * block is sent from where the peer's block lands) */
+static size_t v_count(const ccase_t *c, int a, int b)
+{
+    if (c->inplace && a > b) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    return c->count * (size_t)(((unsigned)a * 3u + (unsigned)b * 5u + c->seed) % 4u) / 2;
+}
+
+/* Where rank a's block for b starts in its send buffer: blocks in reverse
+ * rank order with 3-element gaps (in place: the receive layout) */
+static size_t v_sdispl(const ccase_t *c, int a, int b);
+/* Where rank a receives b's block: rank order, 1-element gaps */
+static size_t v_rdispl(const ccase_t *c, int a, int b)
+{
+    size_t d = 0;
+    for (int q = 0; q < b; q++) d += v_count(c, q, a) + 1;
+    return d;
+}
+static size_t v_sdispl(const ccase_t *c, int a, int b)
+{
+    if (c->inplace) return v_rdispl(c, a, b);
+    size_t d = 0;
+    for (int q = np - 1; q > b; q--) d += v_count(c, a, q) + 3;
+    return d;
+}
+
+/* alltoallv's buffers: the gaps must come back untouched */
+static void prepare_v(const ccase_t *c, bufs_t *b)
+{
+    size_t es = tutti_datatype_size(c->dt);
+    b->sc = malloc(4 * sizeof(size_t) * (size_t)np);
+    b->sd = b->sc + np;
+    b->rc = b->sd + np;
+    b->rd = b->rc + np;
+    for (int q = 0; q < np; q++) {
+        b->sc[q] = v_count(c, me, q);
+        b->sd[q] = v_sdispl(c, me, q);
+        b->rc[q] = v_count(c, q, me);
+        b->rd[q] = v_rdispl(c, me, q);
+    }
+    size_t sn = v_sdispl(c, me, 0) + b->sc[0] + 3, rn = v_rdispl(c, me, np - 1) + b->rc[np - 1] + 1;
+    if (c->inplace) sn = rn;
+    b->s = malloc(sn * es + 64);
+    b->r = malloc(rn * es + 64);
+    b->want = malloc(rn * es + 64);
+    ref_fill(b->s, sn, c->dt, TUTTI_SUM, me, 0, c->seed);
+    memset(b->r, 0xa5, rn * es + 64);
+    if (c->inplace) memcpy(b->r, b->s, sn * es);
+    memcpy(b->want, b->r, rn * es);
+    for (int q = 0; q < np; q++)
+        ref_fill(b->want + b->rd[q] * es, b->rc[q], c->dt, TUTTI_SUM, q, v_sdispl(c, q, me), c->seed);
+    b->send = c->inplace ? b->r : b->s;
+    b->recv = b->r;
+    b->check = b->r;
+    b->ncheck = rn;
+    /* in place the send layout may be left out: every other case passes it */
+    if (c->inplace && c->seed % 2) b->sc[0] = (size_t)-1;
+}
 
 static void prepare(const ccase_t *c, bufs_t *b)
 {
     size_t es = tutti_datatype_size(c->dt);
+    b->sc = NULL;
+    if (c->coll == ALLTOALLV) {
+        prepare_v(c, b);
+        return;
+    }
     size_t sn = (c->coll == REDUCE_SCATTER || c->coll == ALLTOALL) ? c->count * (size_t)np : c->count;
     size_t rn = (c->coll == ALLGATHER || c->coll == ALLTOALL) ? c->count * (size_t)np : c->count;
     b->s = malloc(sn * es + 64);
@@ -127,6 +196,13 @@ static tutti_result_t post(const ccase_t *c, bufs_t *b, tutti_request_t *req)
     case ALLTOALL:
         return c->nonblocking ? tutti_ialltoall(b->send, b->recv, c->count, c->dt, comm, req)
                               : tutti_alltoall(b->send, b->recv, c->count, c->dt, comm);
+    case ALLTOALLV: {
+        /* sc[0] == -1 marks "send layout left out" (in place) */
+        int omit = b->sc[0] == (size_t)-1;
+        const size_t *sc = omit ? NULL : b->sc, *sd = omit ? NULL : b->sd;
+        return c->nonblocking ? tutti_ialltoallv(b->send, sc, sd, b->recv, b->rc, b->rd, c->dt, comm, req)
+                              : tutti_alltoallv(b->send, sc, sd, b->recv, b->rc, b->rd, c->dt, comm);
+    }
     default: return c->nonblocking ? tutti_ibarrier(comm, req) : tutti_barrier(comm);
     }
 }
@@ -146,6 +222,7 @@ static int finish(const ccase_t *c, bufs_t *b, tutti_result_t res, char *err, si
     free(b->s);
     free(b->r);
     free(b->want);
+    free(b->sc);
     return ok;
 }
 
@@ -173,7 +250,7 @@ static void run_matrix(size_t big)
     for (int coll = 0; coll < NCOLL; coll++)
         for (int a = 0; algos[coll][a]; a++) {
             char spec[64];
-            snprintf(spec, sizeof(spec), "%s:%s", coll_names[coll], algos[coll][a]);
+            snprintf(spec, sizeof(spec), "%s:%s", coll == ALLTOALLV ? "alltoall" : coll_names[coll], algos[coll][a]);
             tutti_comm_set_algorithms(comm, spec);
             for (int nb = 0; nb < 2; nb++) {
                 int ok = 1, n = 0;
@@ -192,7 +269,8 @@ static void run_matrix(size_t big)
                 /* the large size: datatype and op rotate */
                 for (int inplace = 0; inplace < 2 && coll != BARRIER; inplace++) {
                     size_t count = big;
-                    if (coll == ALLGATHER || coll == REDUCE_SCATTER || coll == ALLTOALL) count = big / (size_t)np + 1;
+                    if (coll == ALLGATHER || coll == REDUCE_SCATTER || coll == ALLTOALL || coll == ALLTOALLV)
+                        count = big / (size_t)np + 1;
                     ccase_t c = {coll, count, (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES),
                                  (tutti_op_t)(seed / 5 % TUTTI_NUM_OPS), (int)((seed + 1) % (uint32_t)np), inplace, nb, seed};
                     seed++;

@@ -424,6 +424,69 @@ static void badinput_rank(job_t *j, int rank)
         if (k[i].got != k[i].want) FAIL(j, rank, "%s: got %s", k[i].what, tutti_result_name(k[i].got));
         (void)msg;
     }
+    /* alltoallv: each refusal names what is wrong */
+    {
+        size_t one[64], dsp[64], two[64], big[64], zero[64];
+        int P = j->p < 64 ? j->p : 64;
+        for (int q = 0; q < 64; q++) {
+            one[q] = 1;
+            dsp[q] = (size_t)q;
+            two[q] = 2 * (size_t)q;
+            big[q] = SIZE_MAX / 4;
+            zero[q] = 0;
+        }
+        size_t self2[64];
+        memcpy(self2, one, sizeof(self2));
+        self2[rank] = 2;
+        float sb[64], rb[128];
+        struct { tutti_result_t got; const char *what, *needle; } v[] = {
+            {tutti_alltoallv(sb, one, dsp, rb, NULL, dsp, TUTTI_FLOAT32, c), "NULL recvcounts", "recvcounts or rdispls is NULL"},
+            {tutti_alltoallv(sb, one, NULL, rb, one, dsp, TUTTI_FLOAT32, c), "NULL sdispls", "sendcounts or sdispls is NULL"},
+            {tutti_alltoallv(sb, one, dsp, rb, one, dsp, (tutti_datatype_t)42, c), "datatype 42", "invalid datatype 42"},
+            {tutti_alltoallv(sb, big, dsp, rb, one, dsp, TUTTI_FLOAT64, c), "count overflow", "overflows"},
+            {tutti_alltoallv(sb, one, big, rb, one, dsp, TUTTI_FLOAT64, c), "displacement overflow", "overflows"},
+            {tutti_alltoallv(sb, one, dsp, rb, self2, two, TUTTI_FLOAT32, c), "own block sizes differ", "sends itself 1"},
+            {tutti_alltoallv(NULL, one, dsp, rb, one, dsp, TUTTI_FLOAT32, c), "NULL sendbuf", "sendbuf is NULL"},
+            {tutti_alltoallv(sb, one, dsp, NULL, one, dsp, TUTTI_FLOAT32, c), "NULL recvbuf", "recvbuf is NULL"},
+            {tutti_alltoallv(rb + 1, one, dsp, rb, one, dsp, TUTTI_FLOAT32, c), "receive block over a send block", "overlaps"},
+            {tutti_alltoallv(rb, one, dsp, rb, one, two, TUTTI_FLOAT32, c), "in place, another send layout", "must be the receive layout"},
+            {P > 1 ? tutti_alltoallv(sb, one, dsp, rb, one, zero, TUTTI_FLOAT32, c) : TUTTI_ERR_INVALID_ARGUMENT,
+             "two receive blocks at one place", P > 1 ? "overlaps receive block" : ""},
+            {tutti_ialltoallv(sb, one, dsp, rb, one, dsp, TUTTI_FLOAT32, c, NULL), "NULL request", "req is NULL"},
+        };
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+            if (v[i].got != TUTTI_ERR_INVALID_ARGUMENT)
+                FAIL(j, rank, "alltoallv %s: got %s", v[i].what, tutti_result_name(v[i].got));
+        }
+        /* the detail of the last refusal of each kind: re-issue and read it */
+        for (size_t i = 0; i + 1 < sizeof(v) / sizeof(v[0]); i++) {
+            switch (i) {
+            case 0: tutti_alltoallv(sb, one, dsp, rb, NULL, dsp, TUTTI_FLOAT32, c); break;
+            case 1: tutti_alltoallv(sb, one, NULL, rb, one, dsp, TUTTI_FLOAT32, c); break;
+            case 2: tutti_alltoallv(sb, one, dsp, rb, one, dsp, (tutti_datatype_t)42, c); break;
+            case 3: tutti_alltoallv(sb, big, dsp, rb, one, dsp, TUTTI_FLOAT64, c); break;
+            case 4: tutti_alltoallv(sb, one, big, rb, one, dsp, TUTTI_FLOAT64, c); break;
+            case 5: tutti_alltoallv(sb, one, dsp, rb, self2, two, TUTTI_FLOAT32, c); break;
+            case 6: tutti_alltoallv(NULL, one, dsp, rb, one, dsp, TUTTI_FLOAT32, c); break;
+            case 7: tutti_alltoallv(sb, one, dsp, NULL, one, dsp, TUTTI_FLOAT32, c); break;
+            case 8: tutti_alltoallv(rb + 1, one, dsp, rb, one, dsp, TUTTI_FLOAT32, c); break;
+            case 9: tutti_alltoallv(rb, one, dsp, rb, one, two, TUTTI_FLOAT32, c); break;
+            default: if (P > 1) tutti_alltoallv(sb, one, dsp, rb, one, zero, TUTTI_FLOAT32, c); break;
+            }
+            if (!strstr(tutti_comm_last_error(c), "tutti_alltoallv: ") || !strstr(tutti_comm_last_error(c), v[i].needle))
+                FAIL(j, rank, "alltoallv %s: message '%s' lacks '%s'", v[i].what, tutti_comm_last_error(c), v[i].needle);
+        }
+        /* a rank with nothing to move still takes part (NULL buffers are fine then) */
+        for (int q = 0; q < P; q++) sb[q] = (float)(rank * 100 + q);
+        size_t cnt[64], rc[64];
+        for (int q = 0; q < 64; q++) cnt[q] = rc[q] = (q == 0 || rank == 0) ? 0 : 1;
+        memset(rb, 0, sizeof(rb));
+        tutti_result_t r = tutti_alltoallv(rank == 0 ? NULL : sb, cnt, dsp, rank == 0 ? NULL : rb, rc, dsp,
+                                           TUTTI_FLOAT32, c);
+        if (r != TUTTI_SUCCESS) FAIL(j, rank, "alltoallv where rank 0 moves nothing: %s", tutti_comm_last_error(c));
+        for (int q = 1; q < P && rank != 0 && r == TUTTI_SUCCESS; q++)
+            if (rb[q] != (float)(q * 100 + rank)) FAIL(j, rank, "alltoallv: block from %d is %g", q, (double)rb[q]);
+    }
     /* messages: re-issue one and check its detail */
     tutti_allreduce(a, b, 4, (tutti_datatype_t)42, TUTTI_SUM, c);
     if (!strstr(tutti_comm_last_error(c), "tutti_allreduce: invalid datatype 42")) FAIL(j, rank, "message: %s", tutti_comm_last_error(c));
@@ -636,7 +699,7 @@ int main(void)
     tap_ok(job_run(&j, split_rank), "split 5 ranks by parity with reversed keys; NOCOLOR gives NULL");
     job_destroy(&j);
     job_new(&j, 3);
-    tap_ok(job_run(&j, badinput_rank), "bad input: 19 kinds refused with the documented error (6 of all-to-all), nothing written, "
+    tap_ok(job_run(&j, badinput_rank), "bad input: 31 kinds refused with the documented error (6 of all-to-all, 12 of alltoallv, messages checked), a rank with nothing to move takes part, nothing written, "
                                        "communicator still usable");
     job_destroy(&j);
     test_abort();

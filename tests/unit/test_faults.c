@@ -127,6 +127,19 @@ static tutti_result_t run_variant(tutti_comm_t c, int kind, int rank)
         return tutti_broadcast(bufa, bufb, 4096, TUTTI_FLOAT32, 0, c);
     case 14: return tutti_alltoall(bufa, bufb, 300, TUTTI_FLOAT32, c);
     case 15: return tutti_alltoall(bufa, bufb, 301, TUTTI_FLOAT32, c);
+    case 16:   /* alltoallv: rank 2 sends 301 elements to each peer, which expects 300 */
+    case 17: { /* alltoallv, 300 elements each way */
+        size_t sc[MAXR], rc[MAXR], sd[MAXR], rd[MAXR];
+        int p = 0;
+        tutti_comm_size(c, &p);
+        for (int q = 0; q < p && q < MAXR; q++) {
+            sc[q] = (kind == 16 && q != rank) ? 301 : 300;
+            rc[q] = 300;
+            sd[q] = (size_t)q * 301;
+            rd[q] = (size_t)q * 300;
+        }
+        return tutti_alltoallv(bufa, sc, sd, bufb, rc, rd, TUTTI_FLOAT32, c);
+    }
     case 12: /* a skipped call: rank 2 goes straight to the next one */
         return tutti_allreduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, c);
     default: return TUTTI_ERR_INTERNAL;
@@ -154,7 +167,12 @@ static void mismatch_rank(job_t *j, int r)
         if (r != 2) j->res[r] = tutti_barrier(j->comm[r]);
         if (r == 2 || j->res[r] == TUTTI_SUCCESS) j->res[r] = run_variant(j->comm[r], 0, r);
     } else {
-        int kind = r == 2 ? m->odd : (m->odd == 5 ? 1 : m->odd == 13 ? 13 : m->odd == 15 ? 14 : 0);
+        int kind = r == 2 ? m->odd
+                          : (m->odd == 5    ? 1
+                             : m->odd == 13 ? 13
+                             : m->odd == 15 ? 14
+                             : m->odd == 16 ? 17
+                                            : 0);
         if (m->odd == 8 && r != 2) j->res[r] = tutti_reduce(bufa, bufb, 1000, TUTTI_FLOAT32, TUTTI_SUM, 0, j->comm[r]);
         else j->res[r] = run_variant(j->comm[r], kind, r);
     }
@@ -182,6 +200,7 @@ static void test_mismatch(void)
         {"broadcast cut in 4K slices on one rank, 8K on the others", 13},
         {"all-reduce against all-to-all", 14},
         {"all-to-all count 300 against 301", 15},
+        {"alltoallv: one rank sends 301 elements where its peers expect 300", 16},
     };
     int caught = 0, n = (int)(sizeof(cases) / sizeof(cases[0]));
     for (int k = 0; k < n; k++) {
