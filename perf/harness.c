@@ -7,6 +7,9 @@
  *   --cache-cold rotate through buffers larger than the last-level cache
  *   --sweep      every algorithm at every size, fastest marked
  *   --slices     the tuner's algorithm with every pipelining slice
+ *   --vcounts    all-to-all through tutti_alltoallv / MPI_Alltoallv (a
+ *                count and displacement per peer; equal blocks, so the
+ *                sizes and checks are alltoall's)
  *   -J file      JSON with the table's fields
  * Launch with mpirun; see perf/README.md.
  */
@@ -55,6 +58,7 @@ static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int3
 static int me, np;
 static tutti_comm_t comm;
 static perf_coll_t coll;
+static int vcounts; /* --vcounts */
 static const char *bench_name;
 static FILE *json;
 static int json_rows;
@@ -100,7 +104,8 @@ static void usage(void)
             "      --cache-cold        rotate through buffers larger than the last-level cache\n"
             "      --sweep             run every algorithm at every size and mark the fastest\n"
             "      --slices            run the tuner's algorithm at every size with every pipelining slice\n"
-            "                          (4K .. 256K) and compare the tuner's slice with the fastest\n",
+            "                          (4K .. 256K) and compare the tuner's slice with the fastest\n"
+            "      --vcounts           alltoall_perf: time tutti_alltoallv against MPI_Alltoallv (equal blocks)\n",
             bench_name);
 }
 
@@ -135,6 +140,14 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         if (IS("--sweep", "--sweep")) { o->sweep = 1; continue; }
         if (IS("--slices", "--slices")) { o->sweep = o->slices = 1; continue; }
         if (IS("--cache-cold", "--cache-cold")) { o->cold = 1; continue; }
+        if (IS("--vcounts", "--vcounts")) {
+            if (coll != PERF_ALLTOALL) {
+                if (me == 0) fprintf(stderr, "%s: --vcounts is for alltoall_perf\n", bench_name);
+                return -1;
+            }
+            vcounts = 1;
+            continue;
+        }
         if (IS("-h", "--help")) { usage(); return -1; }
         if (!v) { if (me == 0) fprintf(stderr, "%s: %s needs a value\n", bench_name, a); return -1; }
         i++;
@@ -239,6 +252,28 @@ static void place(call_t *c, char *s, char *r, size_t count, size_t es, int inpl
     else c->send = r;
 }
 
+/* --vcounts: the counts and displacements of equal blocks of n elements */
+static size_t *v_cnt, *v_dsp;
+static int *v_icnt, *v_idsp;
+
+static int v_layout(size_t n)
+{
+    if (!v_cnt) {
+        v_cnt = calloc((size_t)np, sizeof(size_t));
+        v_dsp = calloc((size_t)np, sizeof(size_t));
+        v_icnt = calloc((size_t)np, sizeof(int));
+        v_idsp = calloc((size_t)np, sizeof(int));
+        if (!v_cnt || !v_dsp || !v_icnt || !v_idsp) return -1;
+    }
+    for (int q = 0; q < np; q++) {
+        v_cnt[q] = n;
+        v_dsp[q] = (size_t)q * n;
+        v_icnt[q] = (int)n; /* MPI's counts are int: checked by the caller */
+        v_idsp[q] = (int)((size_t)q * n);
+    }
+    return 0;
+}
+
 static tutti_result_t tutti_call(const call_t *c, tutti_request_t *req)
 {
     tutti_datatype_t dt = (tutti_datatype_t)c->dt;
@@ -249,7 +284,13 @@ static tutti_result_t tutti_call(const call_t *c, tutti_request_t *req)
     case PERF_ALLGATHER: return req ? tutti_iallgather(c->send, c->recv, c->count, dt, comm, req) : tutti_allgather(c->send, c->recv, c->count, dt, comm);
     case PERF_REDUCE_SCATTER: return req ? tutti_ireduce_scatter(c->send, c->recv, c->count, dt, op, comm, req) : tutti_reduce_scatter(c->send, c->recv, c->count, dt, op, comm);
     case PERF_REDUCE: return req ? tutti_ireduce(c->send, c->recv, c->count, dt, op, c->root, comm, req) : tutti_reduce(c->send, c->recv, c->count, dt, op, c->root, comm);
-    case PERF_ALLTOALL: return req ? tutti_ialltoall(c->send, c->recv, c->count, dt, comm, req) : tutti_alltoall(c->send, c->recv, c->count, dt, comm);
+    case PERF_ALLTOALL:
+        if (vcounts) {
+            if (v_layout(c->count)) return TUTTI_ERR_NO_MEMORY;
+            return req ? tutti_ialltoallv(c->send, v_cnt, v_dsp, c->recv, v_cnt, v_dsp, dt, comm, req)
+                       : tutti_alltoallv(c->send, v_cnt, v_dsp, c->recv, v_cnt, v_dsp, dt, comm);
+        }
+        return req ? tutti_ialltoall(c->send, c->recv, c->count, dt, comm, req) : tutti_alltoall(c->send, c->recv, c->count, dt, comm);
     case PERF_SENDRECV: {
         tutti_result_t r = tutti_group_start(comm);
         if (r == TUTTI_SUCCESS) r = tutti_send(c->send, c->count, dt, (me + 1) % np, comm);
@@ -316,6 +357,11 @@ static int mpi_call(const call_t *c, MPI_Request *req)
         if (c->send == c->recv) s = me == c->root ? MPI_IN_PLACE : c->send;
         return req ? MPI_Ireduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD, req) : MPI_Reduce(s, c->recv, n, t, o, c->root, MPI_COMM_WORLD);
     case PERF_ALLTOALL:
+        if (vcounts) {
+            if ((size_t)c->count * (size_t)np > 0x7fffffff || v_layout(c->count)) return MPI_ERR_COUNT;
+            return req ? MPI_Ialltoallv(s, v_icnt, v_idsp, t, c->recv, v_icnt, v_idsp, t, MPI_COMM_WORLD, req)
+                       : MPI_Alltoallv(s, v_icnt, v_idsp, t, c->recv, v_icnt, v_idsp, t, MPI_COMM_WORLD);
+        }
         return req ? MPI_Ialltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD, req) : MPI_Alltoall(s, n, t, c->recv, n, t, MPI_COMM_WORLD);
     case PERF_SENDRECV: /* MPI-3 has no nonblocking sendrecv: always blocking */
         if (req) *req = MPI_REQUEST_NULL;
@@ -496,6 +542,7 @@ static void print_header(const opts_t *o, size_t first, size_t last)
     printf("# tutti: calls are %s; time is the %s over ranks%s%s\n", o->blocking ? "blocking (-z 1)" : "nonblocking, all posted then waited (-z 0)",
            (const char *[]){"rank 0's", "mean", "min", "max"}[o->average], o->cold ? "; cache-cold buffers" : "",
            o->mpi ? "; MPI: the same call through the MPI library, same buffers" : "");
+    if (vcounts) printf("# tutti: --vcounts: tutti_alltoallv against MPI_Alltoallv, a count and displacement per peer (equal blocks)\n");
     /* algorithm tutti picks per size */
     printf("# tutti: algorithm by size:");
     const char *prev = NULL;

@@ -72,6 +72,12 @@ rc=$?
 check_table "$out" 2 >>"$out" && [ $rc = 0 ] && grep -q "cache-cold" "$out"
 tap $? "np=2 broadcast_perf --cache-cold -r all" "$out"
 
+out=$tmp/v.out
+"$run" 3 "$top_builddir/perf/alltoall_perf" -b 8 -e 64K -f 8 -n 3 -w 1 --mpi --vcounts -T 30 >"$out" 2>"$out.err"
+rc=$?
+check_table "$out" 3 7 >>"$out" && [ $rc = 0 ] && grep -q "tutti_alltoallv against MPI_Alltoallv" "$out"
+tap $? "np=3 alltoall_perf --vcounts --mpi: alltoallv against MPI_Alltoallv, checked" "$out"
+
 out=$tmp/tp.out
 "$run" 2 "$top_builddir/perf/transport_perf" -b 8 -e 1M -f 16 -n 20 >"$out" 2>&1
 rc=$?
