@@ -195,8 +195,18 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     a->nnodes = comm->nnodes;
     a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
-    size_t bytes = tutti_coll_bytes(a);
-    tutti_algo_t algo = tutti_algo_decide_memo(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, &a->chunk);
+    size_t bytes;
+    tutti_algo_t algo;
+    if (a->vcounts) {
+        /* the sizes differ between ranks, and the algorithm and slice go
+         * into the fingerprint: no per-size decision, the one schedule */
+        bytes = a->count * a->esize;
+        algo = TUTTI_ALGO_PAIRWISE;
+        a->chunk = 0;
+    } else {
+        bytes = tutti_coll_bytes(a);
+        algo = tutti_algo_decide_memo(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, &a->chunk);
+    }
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
     if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {

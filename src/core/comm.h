@@ -52,7 +52,8 @@ struct tutti_request {
     int root;
     tutti_memtype_t memtype; /* of both buffers; host only for now */
     tutti_exec_t x;
-    double last_progress;  /* when x.steps_done last changed */
+    double last_progress;  /* when x.steps_done (or comm->ahead_steps, at the head) last changed */
+    uint64_t last_ahead;   /* comm->ahead_steps then */
     uint64_t last_steps;
     double last_peer_check;
     int wait_root; /* the rank the wait chain ends at, as published (-1: not yet) */

@@ -157,6 +157,7 @@ static tutti_result_t tutti_p2p_post(tutti_comm_t comm, const char *call, const 
     s->stream_out = most >= comm->nt_threshold;
     req->seq = TUTTI_SEQ_P2P;
     req->p2p = 1;
+    req->alltoallv = 0;
     req->coll = TUTTI_COLL_BARRIER; /* unused for point-to-point */
     req->algo = TUTTI_ALGO_RING;
     req->count = 0;

@@ -113,7 +113,10 @@ static void tutti_comm_fail_queue(tutti_comm_t comm, const struct tutti_request 
     }
     for (struct tutti_request *q = comm->head; q; q = q->next) {
         q->state = TUTTI_REQ_DONE;
-        q->result = (q == failed || r == TUTTI_ERR_ABORTED) ? r : TUTTI_ERR_INVALID_USAGE;
+        /* what was running (the head, operations run ahead) failed with
+         * it; what had not started is refused as after any failure */
+        q->result = (q == failed || q == comm->head || q->started || r == TUTTI_ERR_ABORTED) ? r
+                                                                                              : TUTTI_ERR_INVALID_USAGE;
         tutti_recorder_update(&comm->fr, q, TUTTI_FR_FAILED);
     }
     comm->head = comm->tail = NULL;
@@ -138,8 +141,11 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
 {
     double now = tutti_time_coarse();
     char what[192];
-    if (req->x.steps_done != req->last_steps || req->last_progress == 0) {
+    /* operations run ahead of the head moving count as progress: the head
+     * may wait for an answer that only comes after they finish */
+    if (req->x.steps_done != req->last_steps || comm->ahead_steps != req->last_ahead || req->last_progress == 0) {
         req->last_steps = req->x.steps_done;
+        req->last_ahead = comm->ahead_steps;
         req->last_progress = now;
         return TUTTI_INPROGRESS;
     }
@@ -219,8 +225,8 @@ static tutti_result_t tutti_comm_check_stall(tutti_comm_t comm, struct tutti_req
 
 /* req failed with r (err: the engine's words, recorded: check_stall wrote
  * them): name what failed and why, then fail the queue. */
-static void tutti_comm_fail_req(tutti_comm_t comm, struct tutti_request *req, tutti_result_t r, const char *err,
-                                int recorded)
+static tutti_result_t tutti_comm_fail_req(tutti_comm_t comm, struct tutti_request *req, tutti_result_t r,
+                                          const char *err, int recorded)
 {
     if (err[0]) {
         char what[192];
@@ -250,6 +256,7 @@ static void tutti_comm_fail_req(tutti_comm_t comm, struct tutti_request *req, tu
         }
     }
     tutti_comm_fail_queue(comm, req, r);
+    return r;
 }
 
 static void tutti_comm_done(tutti_comm_t comm, struct tutti_request *req)
@@ -331,10 +338,7 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
         if (r == TUTTI_INPROGRESS && req->p2p) {
             struct tutti_request *failed = NULL;
             tutti_result_t ar = tutti_comm_run_ahead(comm, err, sizeof(err), &failed);
-            if (ar != TUTTI_SUCCESS) {
-                tutti_comm_fail_req(comm, failed, ar, err, 0);
-                return ar;
-            }
+            if (ar != TUTTI_SUCCESS) return tutti_comm_fail_req(comm, failed, ar, err, 0);
         }
         if (r == TUTTI_INPROGRESS) {
             for (int t = 0; t < comm->ntps; t++) {
@@ -359,8 +363,7 @@ tutti_result_t tutti_comm_progress(tutti_comm_t comm)
             else tutti_comm_start(comm, comm->head);
             continue;
         }
-        tutti_comm_fail_req(comm, req, r, err, recorded);
-        return r;
+        return tutti_comm_fail_req(comm, req, r, err, recorded);
     }
     return TUTTI_SUCCESS;
 }
