@@ -241,7 +241,8 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     /* the first call of each (collective, size class): what was chosen and why */
     int cls = bytes ? 64 - __builtin_clzll((unsigned long long)bytes) : 0;
     if (cls > 63) cls = 63;
-    if (!(comm->logged[a->coll] & (1ULL << cls)) && tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_TUNE)) {
+    /* (alltoallv decides nothing: always pairwise, whatever its sizes) */
+    if (!a->vcounts && !(comm->logged[a->coll] & (1ULL << cls)) && tutti_log_on(TUTTI_LOG_INFO, TUTTI_SUBSYS_TUNE)) {
         comm->logged[a->coll] |= 1ULL << cls;
         char why[256], cands[96] = "";
         tutti_algo_explain(&comm->algo, a->coll, bytes, comm->nranks, comm->nnodes, why, sizeof(why));

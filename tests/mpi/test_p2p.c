@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int me, np;
 static tutti_comm_t comm;
@@ -274,6 +275,60 @@ done:
                                    "order), waited in reverse, then an all-reduce");
 }
 
+/* Rank 0 posts a receive of rank 1's answer, then 60 sends of 1 MiB; rank
+ * 1 takes in 40 slowly (20 ms apart) before answering: the head (the
+ * receive) moves nothing for longer than the 0.5 s deadline while the sends behind it keep moving,
+ * which must count as its progress. */
+static void answer_after_transfer(void)
+{
+    tutti_comm_t sub = NULL;
+    tutti_comm_split(comm, me < 2 ? 0 : TUTTI_SPLIT_NOCOLOR, me, &sub);
+    char err[400] = "";
+    int ok = 1;
+    if (sub) {
+        enum { NMSG = 60, NSLOW = 40 };
+        tutti_comm_set_timeout(sub, 0.5);
+        size_t n = 1u << 20;
+        unsigned char *big = malloc(n);
+        int ack = 0;
+        tutti_request_t ra = NULL, rs[NMSG] = {NULL};
+        tutti_result_t r;
+        if (me == 0) {
+            fill(big, n, 0, 1, 30);
+            r = tutti_irecv(&ack, 1, TUTTI_INT32, 1, sub, &ra);
+            for (int m = 0; m < NMSG && r == TUTTI_SUCCESS; m++) r = tutti_isend(big, n, TUTTI_UINT8, 1, sub, &rs[m]);
+            if (r == TUTTI_SUCCESS) r = tutti_wait(ra);
+            for (int m = 0; m < NMSG && r == TUTTI_SUCCESS; m++) r = tutti_wait(rs[m]);
+            if (r == TUTTI_SUCCESS && ack != 4242) {
+                snprintf(err, sizeof(err), "the answer is %d, not 4242", ack);
+                ok = 0;
+            }
+        } else {
+            /* the first 40 slowly, then the answer, then the rest at once:
+             * while rank 1 is slow, more is still to come than any buffers
+             * hold, so rank 0's sends move each time it takes one */
+            r = TUTTI_SUCCESS;
+            for (int m = 0; m < NMSG && r == TUTTI_SUCCESS && ok; m++) {
+                struct timespec ts = {0, 20 * 1000 * 1000};
+                if (m < NSLOW) nanosleep(&ts, NULL);
+                memset(big, 0, n);
+                r = tutti_recv(big, n, TUTTI_UINT8, 0, sub);
+                if (r == TUTTI_SUCCESS && check(big, n, 0, 1, 30, err, sizeof(err))) ok = 0;
+                ack = 4242;
+                if (m + 1 == NSLOW && r == TUTTI_SUCCESS && ok) r = tutti_send(&ack, 1, TUTTI_INT32, 0, sub);
+            }
+        }
+        if (r != TUTTI_SUCCESS) {
+            snprintf(err, sizeof(err), "%s: %s", tutti_result_name(r), tutti_comm_last_error(sub));
+            ok = 0;
+        }
+        free(big);
+        tutti_comm_destroy(sub);
+    }
+    verdict(ok, err, "a receive of an answer posted before 60 MiB of sends, the peer answering after taking 40 MiB "
+                     "slowly (0.8 s, deadline 0.5 s): the sends' progress keeps the receive alive");
+}
+
 /* On a fresh communicator of ranks 0 and 1: `what` goes wrong, both must
  * get `want` (the receiver at least, when only it can tell). */
 static void failure_case(int kind, const char *desc)
@@ -445,6 +500,7 @@ int main(int argc, char **argv)
         ring(1);
         allpairs();
         for (int mode = 0; mode < 3; mode++) exchange(mode);
+        if (np >= 2) answer_after_transfer();
         bad_input();
         if (np >= 2) {
             failure_case(0, "send of 100 elements against a receive of 101: TUTTI_ERR_MISMATCH on both ranks");
