@@ -378,9 +378,11 @@ tutti_result_t tutti_ialltoall(const void *sendbuf, void *recvbuf, size_t count,
     return tutti_collective(comm, "tutti_ialltoall", &a, req);
 }
 
-tutti_result_t tutti_alltoallv(const void *sendbuf, const size_t *sendcounts, const size_t *sdispls, void *recvbuf,
-                               const size_t *recvcounts, const size_t *rdispls, tutti_datatype_t dtype,
-                               tutti_comm_t comm)
+/* Both alltoallv entry points (req NULL: blocking). */
+static tutti_result_t tutti_alltoallv_call(const char *call, const void *sendbuf, const size_t *sendcounts,
+                                           const size_t *sdispls, void *recvbuf, const size_t *recvcounts,
+                                           const size_t *rdispls, tutti_datatype_t dtype, tutti_comm_t comm,
+                                           tutti_request_t *req)
 {
     tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, 0, dtype, TUTTI_SUM, 0);
     a.vcounts = 1;
@@ -388,7 +390,15 @@ tutti_result_t tutti_alltoallv(const void *sendbuf, const size_t *sendcounts, co
     a.sdispls = sdispls;
     a.rcounts = recvcounts;
     a.rdispls = rdispls;
-    return tutti_collective(comm, "tutti_alltoallv", &a, NULL);
+    return tutti_collective(comm, call, &a, req);
+}
+
+tutti_result_t tutti_alltoallv(const void *sendbuf, const size_t *sendcounts, const size_t *sdispls, void *recvbuf,
+                               const size_t *recvcounts, const size_t *rdispls, tutti_datatype_t dtype,
+                               tutti_comm_t comm)
+{
+    return tutti_alltoallv_call("tutti_alltoallv", sendbuf, sendcounts, sdispls, recvbuf, recvcounts, rdispls, dtype,
+                                comm, NULL);
 }
 
 tutti_result_t tutti_ialltoallv(const void *sendbuf, const size_t *sendcounts, const size_t *sdispls,
@@ -397,13 +407,8 @@ tutti_result_t tutti_ialltoallv(const void *sendbuf, const size_t *sendcounts, c
 {
     tutti_result_t r = tutti_check_req(comm, "tutti_ialltoallv", req);
     if (r != TUTTI_SUCCESS) return r;
-    tutti_coll_args_t a = TUTTI_ARGS(TUTTI_COLL_ALLTOALL, sendbuf, recvbuf, 0, dtype, TUTTI_SUM, 0);
-    a.vcounts = 1;
-    a.scounts = sendcounts;
-    a.sdispls = sdispls;
-    a.rcounts = recvcounts;
-    a.rdispls = rdispls;
-    return tutti_collective(comm, "tutti_ialltoallv", &a, req);
+    return tutti_alltoallv_call("tutti_ialltoallv", sendbuf, sendcounts, sdispls, recvbuf, recvcounts, rdispls, dtype,
+                                comm, req);
 }
 
 tutti_result_t tutti_reduce_scatter(const void *sendbuf, void *recvbuf, size_t recvcount, tutti_datatype_t dtype,

@@ -389,31 +389,6 @@ static int run_p2p(int p, int pattern, unsigned nslots, size_t slot, uint32_t se
     return ok;
 }
 
-static void test_p2p(void)
-{
-    static const char *const names[] = {"ring", "all pairs and self (alltoallv)", "3 messages each way to neighbours"};
-    static const size_t slots[] = {64, 256, 4096};
-    uint32_t seed = 77;
-    for (int pattern = 0; pattern < 3; pattern++)
-        /* p = 1..12, and 20: all pairs make groups of 40 operations, past
-         * the builder's small-group path */
-        for (int pi = 1; pi <= 13; pi++) {
-            int p = pi <= 12 ? pi : 20;
-            int n = 0, failed = 0;
-            char err[600] = "", first[700] = "";
-            for (int k = 0; k < 6; k++, seed++) {
-                n++;
-                if (!run_p2p(p, pattern, 1 + seed % 3, slots[k % 3], seed, err, sizeof(err))) {
-                    if (!failed) snprintf(first, sizeof(first), "seed %u: %s", seed, err);
-                    failed++;
-                }
-            }
-            if (!tap_ok(failed == 0, "sim point-to-point group, %s, p=%d: %d cases (FIFOs of 1-3 slots)", names[pattern],
-                        p, n))
-                tap_diag("%d failed; first: %s", failed, first);
-        }
-}
-
 /* ---- all-to-all with counts per peer ----------------------------------------- */
 
 /* Elements rank a sends rank b (0 in about a fifth of the pairs; symmetric
@@ -522,27 +497,50 @@ static int run_v(int p, int inplace, unsigned nslots, size_t slot, uint32_t seed
     return ok;
 }
 
-static void test_alltoallv(void)
+/* One simulator case: p ranks, a variant of the case, FIFOs of nslots
+ * slots of slot bytes, a seed; 1 on success, else err says why. */
+typedef int (*sim_case_fn)(int p, int variant, unsigned nslots, size_t slot, uint32_t seed, char *err, size_t errlen);
+
+/* Runs `run` on p = 1..12 and 20 (6 seeds each, slots of 64 B, 256 B and
+ * 4 KiB, FIFOs of 1-3 slots): one TAP line per p. */
+static void sim_sweep(sim_case_fn run, int variant, uint32_t *seed, const char *what)
 {
     static const size_t slots[] = {64, 256, 4096};
-    uint32_t seed = 501;
     for (int pi = 1; pi <= 13; pi++) {
         int p = pi <= 12 ? pi : 20;
-        for (int inplace = 0; inplace < 2; inplace++) {
-            int n = 0, failed = 0;
-            char err[600] = "", first[700] = "";
-            for (int k = 0; k < 6; k++, seed++) {
-                n++;
-                if (!run_v(p, inplace, 1 + seed % 3, slots[k % 3], seed, err, sizeof(err))) {
-                    if (!failed) snprintf(first, sizeof(first), "seed %u: %s", seed, err);
-                    failed++;
-                }
+        int n = 0, failed = 0;
+        char err[600] = "", first[700] = "";
+        for (int k = 0; k < 6; k++, (*seed)++) {
+            n++;
+            if (!run(p, variant, 1 + *seed % 3, slots[k % 3], *seed, err, sizeof(err))) {
+                if (!failed) snprintf(first, sizeof(first), "seed %u: %s", *seed, err);
+                failed++;
             }
-            if (!tap_ok(failed == 0, "sim alltoall/pairwise with counts per peer (alltoallv), p=%d, %s: %d cases "
-                                     "(shuffled blocks with gaps, some empty; FIFOs of 1-3 slots)",
-                        p, inplace ? "in place" : "out of place", n))
-                tap_diag("%d failed; first: %s", failed, first);
         }
+        if (!tap_ok(failed == 0, "%s, p=%d: %d cases (FIFOs of 1-3 slots)", what, p, n))
+            tap_diag("%d failed; first: %s", failed, first);
+    }
+}
+
+static void test_alltoallv(void)
+{
+    uint32_t seed = 501;
+    sim_sweep(run_v, 0, &seed, "sim alltoall/pairwise with counts per peer (alltoallv), out of place, shuffled "
+                               "blocks with gaps, some empty");
+    sim_sweep(run_v, 1, &seed, "sim alltoall/pairwise with counts per peer (alltoallv), in place, shuffled blocks "
+                               "with gaps, some empty");
+}
+
+static void test_p2p(void)
+{
+    static const char *const names[] = {"ring", "all pairs and self (alltoallv)", "3 messages each way to neighbours"};
+    uint32_t seed = 77;
+    /* p = 20: all pairs make groups of 40 operations, past the builder's
+     * small-group path */
+    for (int pattern = 0; pattern < 3; pattern++) {
+        char what[96];
+        snprintf(what, sizeof(what), "sim point-to-point group, %s", names[pattern]);
+        sim_sweep(run_p2p, pattern, &seed, what);
     }
 }
 
