@@ -89,7 +89,8 @@ static void tutti_request_describe(const struct tutti_request *req, char *buf, s
     if (req->coll == TUTTI_COLL_BARRIER || n < 0 || (size_t)n >= len) return;
     char root[24] = "";
     if (tutti_coll_has_root(req->coll)) snprintf(root, sizeof(root), " root %d", req->root);
-    snprintf(buf + n, len - (size_t)n, " (%scount %zu %s%s%s%s, %s)", req->alltoallv ? "largest block " : "", req->count, tutti_dtype_name(req->dtype),
+    snprintf(buf + n, len - (size_t)n, " (%scount %zu %s%s%s%s, %s)", req->alltoallv ? "largest block " : "",
+             req->count, tutti_dtype_name(req->dtype),
              tutti_coll_has_op(req->coll) ? " " : "", tutti_coll_has_op(req->coll) ? tutti_dtype_op_name(req->op) : "",
              root, tutti_algo_name(req->algo));
 }

@@ -79,7 +79,8 @@ size_t tutti_recorder_format(const tutti_recorder_t *fr, int rank, int last, cha
             snprintf(what, sizeof(what), "#%llu barrier", (unsigned long long)e->seq);
         else
             snprintf(what, sizeof(what), "#%llu %s%s count %zu %s%s%s root %d, %s", (unsigned long long)e->seq,
-                     tutti_coll_name(c), e->vcounts ? "v (largest block)" : "", e->count, tutti_dtype_name((tutti_datatype_t)e->dtype),
+                     tutti_coll_name(c), e->vcounts ? "v (largest block)" : "", e->count,
+                     tutti_dtype_name((tutti_datatype_t)e->dtype),
                      tutti_coll_has_op(c) ? " " : "", tutti_coll_has_op(c) ? tutti_dtype_op_name((tutti_op_t)e->op) : "",
                      tutti_coll_has_root(c) ? e->root : -1, tutti_algo_name((tutti_algo_t)e->algo));
         switch (e->state) {
