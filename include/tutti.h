@@ -306,10 +306,8 @@ TUTTI_EXPORT tutti_result_t tutti_alltoall(const void *sendbuf, void *recvbuf, s
  * rank q, which receives them as recvcounts[me] elements at its recvbuf +
  * rdispls[me]; so sendcounts[q] here must equal recvcounts[r] on rank q
  * (a message of another size fails with TUTTI_ERR_MISMATCH on the
- * receiver; a block of 0 elements is no message at all, so a 0 against a
- * nonzero count goes unseen by this call: the receiver waits until the
- * deadline, or the surplus block is met by the pair's next operation,
- * docs/ERRORS.md).  Blocks may
+ * receiver, 0 against a nonzero count included: a block of 0 elements is
+ * an empty message, docs/ERRORS.md).  Blocks may
  * be anywhere and in any order; a receive block may overlap no other block
  * of either buffer.  In place: sendbuf == recvbuf, the send layout then
  * the receive layout (sendcounts and sdispls NULL or equal to recvcounts

@@ -25,7 +25,8 @@
  *
  * With a count per peer (tutti_alltoallv) the steps are the same, each
  * block of its own size at its own displacement; a block of 0 elements is
- * no message at all.
+ * still one empty message, so that a pair whose counts disagree (0 against
+ * n) fails at once on the size in the fingerprint, like any other sizes.
  */
 #include "coll.h"
 #include "patterns/patterns.h"
@@ -50,25 +51,25 @@ tutti_result_t tutti_coll_alltoall_pairwise(tutti_sched_t *s, const tutti_coll_a
     for (int k = 0; k < p; k++) {
         int q = tutti_pattern_mod(k - r, p);
         if (q == r && inplace) continue; /* the own block is already in place */
-        if (v && SBYTES(q) == 0) continue; /* nothing crosses (the peer expects nothing) */
+        if (q == r && v && SBYTES(q) == 0) continue; /* an empty own block: nothing to copy */
         tutti_step_t *st = tutti_sched_step(s);
-        st->src = src + SOFF(q);
         st->bytes = SBYTES(q);
+        if (st->bytes) st->src = src + SOFF(q); /* (an empty block may point nowhere) */
         if (q == r) {
             st->dst = dst + ROFF(r); /* the own block: a local copy (sizes checked equal) */
             continue;
         }
         /* out of place the send buffer is never written: by reference is safe */
-        st->flags = (inplace ? 0 : TUTTI_STEP_STABLE) | (v ? TUTTI_STEP_SIZED : 0);
+        st->flags = (inplace ? 0 : TUTTI_STEP_STABLE) | (v ? TUTTI_STEP_SIZED | TUTTI_STEP_EMPTY : 0);
         tutti_step_send(st, q);
     }
     for (int k = 0; k < p; k++) {
         int q = tutti_pattern_mod(k - r, p);
-        if (q == r || (v && RBYTES(q) == 0)) continue;
+        if (q == r) continue;
         tutti_step_t *st = tutti_sched_step(s);
-        st->dst = dst + ROFF(q);
         st->bytes = RBYTES(q);
-        if (v) st->flags = TUTTI_STEP_SIZED;
+        if (st->bytes) st->dst = dst + ROFF(q);
+        if (v) st->flags = TUTTI_STEP_SIZED | TUTTI_STEP_EMPTY;
         tutti_step_recv(st, q);
     }
 #undef SBYTES

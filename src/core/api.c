@@ -209,7 +209,9 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     }
     tutti_sched_t *s = &req->x.sched;
     tutti_sched_reset(s, comm->slice_max, a->esize, TUTTI_NCHANNELS);
-    if (a->coll == TUTTI_COLL_BARRIER || a->count > 0) {
+    /* (alltoallv with nothing here still trades an empty message with each
+     * peer: a peer's count that is not 0 then fails at once) */
+    if (a->coll == TUTTI_COLL_BARRIER || a->count > 0 || a->vcounts) {
         tutti_result_t r = tutti_coll_build(s, a, algo);
         if (r != TUTTI_SUCCESS) {
             tutti_request_put(req);

@@ -238,7 +238,7 @@ static tutti_result_t tutti_exec_stream(tutti_engine_t *e, tutti_exec_t *x, cons
         uint64_t j = x->iter[sid];
         while (x->step[sid] < ph->nsteps) {
             const tutti_step_t *st = &steps[x->step[sid]];
-            if (st->stream == sid && j * slice < st->bytes) {
+            if (st->stream == sid && (j * slice < st->bytes || (j == 0 && (st->flags & TUTTI_STEP_EMPTY)))) {
                 size_t off = (size_t)j * slice;
                 size_t len = st->bytes - off < slice ? st->bytes - off : slice;
                 tutti_result_t r = tutti_exec_slice(e, x, st, off, len, err, errlen);

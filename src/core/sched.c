@@ -91,8 +91,8 @@ void tutti_sched_finish(tutti_sched_t *s)
                 continue;
             }
             if ((uint32_t)st->stream + 1 > ph->nstreams) ph->nstreams = st->stream + 1u;
-            if (st->bytes == 0) continue;
-            uint64_t n = (st->bytes + ph->slice - 1) / ph->slice;
+            /* an empty message (TUTTI_STEP_EMPTY) takes the first slice */
+            uint64_t n = st->bytes ? (st->bytes + ph->slice - 1) / ph->slice : (st->flags & TUTTI_STEP_EMPTY) ? 1 : 0;
             if (n > ph->niters[st->stream]) ph->niters[st->stream] = n;
         }
     }

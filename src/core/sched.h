@@ -52,6 +52,10 @@ enum {
      * all-to-all with counts per peer), so a receive of another size fails
      * at once */
     TUTTI_STEP_SIZED = 1u << 3,
+    /* a step of 0 bytes still exchanges one empty message (all-to-all with
+     * counts per peer: a 0 against a nonzero count is then seen, by the
+     * size in the fingerprint, instead of a receiver waiting for nothing) */
+    TUTTI_STEP_EMPTY = 1u << 4,
 };
 
 typedef struct tutti_step {

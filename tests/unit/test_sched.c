@@ -461,7 +461,7 @@ static int run_v(int p, int inplace, unsigned nslots, size_t slot, uint32_t seed
                                .vcounts = 1, .scounts = LAY(r, 0), .sdispls = LAY(r, 1), .rcounts = LAY(r, 2),
                                .rdispls = LAY(r, 3)};
         tutti_sched_init(&xs[r].sched, slot, es, 2);
-        if (most && tutti_coll_build(&xs[r].sched, &a, TUTTI_ALGO_PAIRWISE) != TUTTI_SUCCESS) {
+        if (tutti_coll_build(&xs[r].sched, &a, TUTTI_ALGO_PAIRWISE) != TUTTI_SUCCESS) {
             snprintf(err, errlen, "rank %d: builder failed", r);
             ok = 0;
         }
