@@ -6,7 +6,8 @@
 # link's own throughput measured by iperf3 in the same session (one
 # direction, then both at once, since an all-reduce sends both ways).
 #   float32 sum all-reduce: 8 B latency (2000 iterations), then 64 KiB ..
-#   256 MiB (x2 steps), results checked, REPS runs each; then the algorithm
+#   256 MiB (x2 steps), results checked, then 4 MiB .. 256 MiB beside one
+#   busy process (CPU contention), REPS runs each; then the algorithm
 #   sweep (--sweep) of all-reduce, broadcast and all-gather on 2 hosts x 2
 #   ranks, hierarchical against flat.
 # Needs root (namespaces), iperf3 and Open MPI.  Prints progress on stderr.
@@ -37,6 +38,15 @@ for r in $(seq "$reps"); do
     echo "[netns] bandwidth run $r" >&2
     tt_mpirun "$hf" 2 perf/all_reduce_perf -b 64K -e 256M -f 2 -n 10 -w 3 -c 1 --mpi \
         -J "$out/all_reduce_np2_r$r.json" >"$out/all_reduce_np2_r$r.txt" 2>/dev/null
+    # the same beside one busy process (a data loader, another job's rank):
+    # three runnable tasks on the machine's two cores
+    echo "[netns] bandwidth run $r beside a busy process" >&2
+    timeout 600 sh -c 'while :; do :; done' &
+    busy=$!
+    tt_mpirun "$hf" 2 perf/all_reduce_perf -b 4M -e 256M -f 4 -n 5 -w 1 -c 1 --mpi \
+        -J "$out/all_reduce_busy_np2_r$r.json" >"$out/all_reduce_busy_np2_r$r.txt" 2>/dev/null
+    kill "$busy" 2>/dev/null
+    wait "$busy" 2>/dev/null
 done
 # the algorithm sweep on 2 hosts x 2 ranks (hierarchical against flat)
 hf22=$(tt_hostfile "node1:2 node2:2")

@@ -397,6 +397,7 @@ tutti_result_t tutti_comm_create(tutti_bootstrap_t *boot, tutti_comm_t parent, t
         if (ncpu == 0) ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
         comm->oversubscribed = sharing > ncpu;
         comm->spin = spin >= 0 ? (uint32_t)spin : (comm->oversubscribed ? 0 : 2000);
+        comm->spin_s = (double)tutti_param_int(TUTTI_P_SPIN_US) * 1e-6;
         if (comm->oversubscribed)
             TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "%d ranks on this machine share %d CPUs: waits yield at once",
                        sharing, ncpu);

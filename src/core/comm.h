@@ -104,6 +104,7 @@ struct tutti_comm {
     /* configuration, read once at creation */
     double timeout;
     uint32_t spin;
+    double spin_s; /* the spin phase's time limit (TUTTI_SPIN_US), 0: none */
     int oversubscribed; /* more local ranks than CPUs */
     int fingerprint;    /* check incoming fingerprints */
     size_t nt_threshold;

@@ -393,13 +393,13 @@ static int tutti_comm_block(tutti_comm_t comm)
 tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
 {
     tutti_backoff_t bo;
-    tutti_backoff_init(&bo, comm->spin);
+    tutti_backoff_init(&bo, comm->spin, comm->spin_s);
     for (;;) {
         pthread_mutex_lock(&comm->lock);
         if (req->state != TUTTI_REQ_DONE) {
             uint64_t before = (comm->head ? comm->head->x.steps_done : 0) + comm->ahead_steps;
             tutti_comm_progress(comm);
-            if ((comm->head ? comm->head->x.steps_done : 0) + comm->ahead_steps != before) bo.polls = 0;
+            if ((comm->head ? comm->head->x.steps_done : 0) + comm->ahead_steps != before) tutti_backoff_reset(&bo);
         }
         if (req->state == TUTTI_REQ_DONE) {
             tutti_result_t r = req->result;
@@ -413,7 +413,7 @@ tutti_result_t tutti_comm_wait(tutti_comm_t comm, struct tutti_request *req)
             comm->dumped = want;
             tutti_recorder_log(&comm->fr, comm->rank, "SIGUSR1");
         }
-        int slept = bo.polls >= bo.spin && tutti_comm_block(comm);
+        int slept = tutti_backoff_spun(&bo) && tutti_comm_block(comm);
         pthread_mutex_unlock(&comm->lock);
         if (!slept) tutti_backoff_wait(&bo);
     }

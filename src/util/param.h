@@ -71,6 +71,10 @@ typedef enum {
       "Polls of a wait loop before it starts yielding the CPU "                \
       "(sched_yield); 0 yields at once.  -1: 2000, or 0 when the ranks under " \
       "one kernel outnumber the CPUs their affinity masks cover together.")   \
+    X(SPIN_US, INT, "50", 0, 1e9,                                              \
+      "Microseconds a wait loop spins at most (with TUTTI_SPIN polls, "       \
+      "whichever ends first) before it yields the CPU, or sleeps in the "     \
+      "kernel over TCP; progress starts a new spin.  0: polls only.")          \
     X(NT_THRESHOLD, SIZE, "0", 0, (double)(1ULL << 50),                        \
       "Calls moving at least this many bytes per rank write their results "   \
       "with non-temporal stores (no read-for-ownership, no cache "             \

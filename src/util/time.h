@@ -48,28 +48,46 @@ static inline void tutti_cpu_relax(void)
 }
 
 /*
- * Spin-then-yield backoff for every wait loop: the first `spin` polls only
- * pause the core; after that each poll yields the CPU, so a rank that waits
- * lets an oversubscribed peer run.  After ~1 ms of yielding it sleeps 50 us
- * between polls, so idle ranks stop competing with busy ones.
+ * Spin-then-yield backoff for every wait loop: the spin phase only pauses
+ * the core, for `spin` polls or `spin_s` seconds, whichever ends first (a
+ * poll costs 50 ns on shared memory but a system call over TCP, so a count
+ * alone spun for milliseconds there and starved whatever shared the CPUs);
+ * after it each poll yields the CPU (or the caller sleeps in the kernel
+ * where a transport can wake it), so a rank that waits lets an
+ * oversubscribed peer run.  After 4096 yields it sleeps 50 us between
+ * polls, so idle ranks stop competing with busy ones.  Progress restarts
+ * the spin phase (tutti_backoff_reset).
  */
 typedef struct {
     uint32_t polls;
     uint32_t spin;
-    double since;
+    double spin_s; /* the spin phase's time limit; 0: none */
+    double since;  /* when the spin phase began (spin_s > 0) */
 } tutti_backoff_t;
 
-static inline void tutti_backoff_init(tutti_backoff_t *b, uint32_t spin)
+static inline void tutti_backoff_reset(tutti_backoff_t *b)
 {
     b->polls = 0;
-    b->spin = spin;
-    b->since = 0;
+    if (b->spin_s > 0) b->since = tutti_time_now();
 }
+
+static inline void tutti_backoff_init(tutti_backoff_t *b, uint32_t spin, double spin_s)
+{
+    b->spin = spin;
+    b->spin_s = spin_s;
+    b->since = 0;
+    tutti_backoff_reset(b);
+}
+
+/* Past the spin phase: the caller may sleep in the kernel instead. */
+static inline int tutti_backoff_spun(const tutti_backoff_t *b) { return b->polls >= b->spin; }
 
 static inline void tutti_backoff_wait(tutti_backoff_t *b)
 {
     if (b->polls < b->spin) {
         b->polls++;
+        /* the clock every 8 polls: a spin phase's end within a few polls */
+        if (b->spin_s > 0 && (b->polls & 7u) == 0 && tutti_time_now() - b->since >= b->spin_s) b->polls = b->spin;
         tutti_cpu_relax();
         return;
     }
