@@ -385,7 +385,10 @@ TUTTI_EXPORT tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *r
  * self receive, which must have its size), and no receive buffer may
  * overlap another buffer of the group (TUTTI_ERR_INVALID_ARGUMENT at
  * tutti_group_end, nothing sent).  Groups do not nest; a group belongs to
- * the thread that opened it.  count 0 is valid (nothing crosses).
+ * the thread that opened it.  count 0 is an empty message, matched in
+ * order like any other: a receive of 0 waits for its send (a signal, as
+ * in MPI), and 0 against another count is TUTTI_ERR_MISMATCH; buf may then
+ * be NULL.
  * Errors: as collectives, and INVALID_ARGUMENT for peer out of range;
  * INVALID_USAGE for a self send or receive outside a group.
  */

@@ -19,7 +19,9 @@
  * by its other stream at a phase boundary, both earlier again.  Positions
  * strictly decrease along any chain of waits, so no chain closes.
  * Self messages (send and receive to this rank) become local copies, the
- * m-th self send into the m-th self receive.
+ * m-th self send into the m-th self receive.  A message of 0 bytes to or
+ * from a peer is still a message (one empty slice): a receive of 0 waits
+ * for its send, as in MPI, and 0 against another size is a mismatch.
  */
 #include "coll.h"
 #include "core/fingerprint.h"
@@ -46,7 +48,7 @@ tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, cons
     int nphases = 0;
     for (int k = 0; k < nops; k++) {
         phase[k] = -1;
-        if (ops[k].peer == rank || ops[k].bytes == 0) continue; /* local, or nothing to move */
+        if (ops[k].peer == rank) continue; /* local (an empty message to a peer is still one) */
         if (seen) {
             phase[k] = seen[(ops[k].send ? 0 : nranks) + ops[k].peer]++;
         } else {
@@ -63,9 +65,10 @@ tutti_result_t tutti_coll_p2p_group(tutti_sched_t *s, int rank, int nranks, cons
             tutti_step_t *st = tutti_sched_step(s);
             st->bytes = ops[k].bytes;
             st->tag = tutti_fingerprint_p2p(ops[k].bytes); /* a receive of another size fails at once */
+            st->flags = TUTTI_STEP_EMPTY; /* 0 bytes is still a message: a signal, matched in order */
             if (ops[k].send) {
                 st->src = ops[k].sbuf;
-                st->flags = TUTTI_STEP_STABLE; /* send buffers are never written (no overlap allowed) */
+                st->flags |= TUTTI_STEP_STABLE; /* send buffers are never written (no overlap allowed) */
                 tutti_step_send(st, ops[k].peer);
             } else {
                 st->stream = 1;

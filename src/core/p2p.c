@@ -149,7 +149,7 @@ static tutti_result_t tutti_p2p_post(tutti_comm_t comm, const char *call, const 
         if (ops[k].send) req->nsend++;
         else req->nrecv++;
         if (ops[k].bytes > most) most = ops[k].bytes;
-        if (ops[k].bytes && ops[k].peer != comm->rank) {
+        if (ops[k].peer != comm->rank) { /* (an empty message is a message too) */
             size_t bit = (size_t)(ops[k].send ? 0 : comm->nranks) + (size_t)ops[k].peer;
             req->pairs[bit / 64] |= 1ull << (bit % 64);
         }
@@ -254,7 +254,6 @@ static tutti_result_t tutti_p2p_call(tutti_comm_t comm, const char *call, int se
                              call, send ? "receive" : "send");
         goto out;
     }
-    if (op.bytes == 0 && !nonblocking) goto out; /* nothing crosses: both sides skip it */
     r = tutti_p2p_run(comm, call, &op, 1, nonblocking ? reqp : NULL);
     tutti_comm_leave(comm);
     return r;

@@ -6,7 +6,8 @@
  * a ring exchange and an all-pairs exchange with self messages (alltoallv)
  * in groups, blocking and not, sizes 0 .. 2M elements, every datatype;
  * isend/irecv, and exchanges of them outside a group (irecv then isend on
- * every rank); several messages to one peer in a group; mismatched sizes
+ * every rank); several messages to one peer in a group; empty messages as
+ * signals (a receive of 0 waits for its send); mismatched sizes
  * and a receive that meets a collective (TUTTI_ERR_MISMATCH); two ranks
  * that both send a large message first (TUTTI_ERR_TIMEOUT naming the peer,
  * as documented); bad input.  Results checked byte for byte on every rank;
@@ -356,6 +357,14 @@ static void failure_case(int kind, const char *desc)
                 r = tutti_recv(big, 1 << 19, TUTTI_UINT8, 0, sub);
                 if (r == TUTTI_SUCCESS) r = tutti_recv(big + (1 << 19), 1 << 19, TUTTI_UINT8, 0, sub);
             }
+        } else if (kind == 4) { /* an empty send, then 100 elements, against one receive of 100 */
+            if (me == 0) {
+                r = tutti_send(NULL, 0, TUTTI_INT32, 1, sub);
+                if (r == TUTTI_SUCCESS) r = tutti_send(x, 100, TUTTI_INT32, 1, sub);
+            } else {
+                r = tutti_recv(x, 100, TUTTI_INT32, 0, sub);
+            }
+            if (r == TUTTI_SUCCESS) r = tutti_barrier(sub); /* (without empty messages: all succeed) */
         } else { /* both send 64 MiB first: neither receive can run */
             r = tutti_send(big, sizeof(big), TUTTI_UINT8, 1 - me, sub);
             if (r == TUTTI_SUCCESS) r = tutti_recv(big, sizeof(big), TUTTI_UINT8, 1 - me, sub);
@@ -366,7 +375,7 @@ static void failure_case(int kind, const char *desc)
         if (kind == 2 && r == TUTTI_ERR_REMOTE) r = TUTTI_ERR_TIMEOUT;
         /* a sender still sending when its receiver fails and leaves may see
          * the connection go before the report: the peer, named, is gone */
-        if (kind == 3 && me == 0 && r == TUTTI_ERR_REMOTE && strstr(msg, "rank 1")) r = TUTTI_ERR_MISMATCH;
+        if ((kind == 3 || kind == 4) && me == 0 && r == TUTTI_ERR_REMOTE && strstr(msg, "rank 1")) r = TUTTI_ERR_MISMATCH;
         if (r != want) {
             snprintf(err, sizeof(err), "got %s, want %s: %s", tutti_result_name(r), tutti_result_name(want), msg);
             ok = 0;
@@ -379,6 +388,47 @@ static void failure_case(int kind, const char *desc)
         tutti_comm_destroy(sub);
     }
     verdict(ok, err, desc);
+}
+
+/* A message of 0 elements is a signal: rank 1's receive of it waits for
+ * rank 0's send, which comes 0.3 s later (blocking, then nonblocking);
+ * then an all-reduce on every rank (call numbers in step). */
+static void zero_signal(void)
+{
+    char err[300] = "";
+    int ok = 1;
+    for (int nb = 0; nb < 2; nb++) { /* both rounds on every rank: the barriers stay paired */
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        tutti_result_t r = TUTTI_SUCCESS;
+        if (me == 0) {
+            struct timespec ts = {0, 300 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            r = tutti_send(NULL, 0, TUTTI_FLOAT32, 1, comm);
+        } else if (me == 1) {
+            tutti_request_t q;
+            r = nb ? tutti_irecv(NULL, 0, TUTTI_FLOAT32, 0, comm, &q) : tutti_recv(NULL, 0, TUTTI_FLOAT32, 0, comm);
+            if (nb && r == TUTTI_SUCCESS) r = tutti_wait(q);
+            double took = MPI_Wtime() - t0;
+            if (r == TUTTI_SUCCESS && took < 0.2 && ok) {
+                snprintf(err, sizeof(err), "%s of 0 elements returned after %.3f s, before the send (0.3 s)",
+                         nb ? "tutti_irecv + tutti_wait" : "tutti_recv", took);
+                ok = 0;
+            }
+        }
+        if (r != TUTTI_SUCCESS && ok) {
+            snprintf(err, sizeof(err), "%s: %s", tutti_result_name(r), tutti_comm_last_error(comm));
+            ok = 0;
+        }
+    }
+    int one = 1, sum = 0;
+    tutti_result_t r = tutti_allreduce(&one, &sum, 1, TUTTI_INT32, TUTTI_SUM, comm);
+    if (ok && (r != TUTTI_SUCCESS || sum != np)) {
+        snprintf(err, sizeof(err), "all-reduce after: %s, sum %d", tutti_result_name(r), sum);
+        ok = 0;
+    }
+    verdict(ok, err, "a send of 0 elements is a signal: the receive of 0 waits for it (0.3 s), blocking and "
+                     "nonblocking, then an all-reduce");
 }
 
 static void bad_input(void)
@@ -501,12 +551,15 @@ int main(int argc, char **argv)
         allpairs();
         for (int mode = 0; mode < 3; mode++) exchange(mode);
         if (np >= 2) answer_after_transfer();
+        if (np >= 2) zero_signal();
         bad_input();
         if (np >= 2) {
             failure_case(0, "send of 100 elements against a receive of 101: TUTTI_ERR_MISMATCH on both ranks");
             failure_case(1, "a receive that meets an all-reduce: TUTTI_ERR_MISMATCH on both ranks");
             failure_case(3, "one 1 MiB send against two 512 KiB receives (slices agree, sizes do not): "
                             "TUTTI_ERR_MISMATCH at the receiver; the sender MISMATCH, or REMOTE naming it");
+            failure_case(4, "an empty send then one of 100 elements against a receive of 100: TUTTI_ERR_MISMATCH "
+                            "at the receiver (the empty message is a message); the sender MISMATCH, or REMOTE naming it");
             failure_case(2, "two ranks that both send 64 MiB first (outside a group): TUTTI_ERR_TIMEOUT, or the "
                             "peer's report of it, on both, naming the peer");
         }
