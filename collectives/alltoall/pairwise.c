@@ -37,7 +37,7 @@ tutti_result_t tutti_coll_alltoall_pairwise(tutti_sched_t *s, const tutti_coll_a
     size_t blk = a->count * a->esize, es = a->esize;
     const char *src = a->sendbuf;
     char *dst = a->recvbuf;
-    int inplace = (const char *)dst == src;
+    int inplace = dst && (const char *)dst == src; /* (both NULL: nothing here, not in place) */
     /* per-peer counts (alltoallv): the same exchange, each block its own
      * size and place; every message is fingerprinted with its size.  In
      * place the caller made the send layout the receive layout, so a slice

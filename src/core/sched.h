@@ -26,7 +26,8 @@
  * large the message).  Streams must not share a connection (peer,
  * channel, direction), or the order of messages on it would depend on
  * timing.  Zero-length slices are skipped on both sides, so ranks agree on
- * every message.
+ * every message; a step flagged TUTTI_STEP_EMPTY is the exception: at 0
+ * bytes it still sends (receives) one empty message, on both sides alike.
  */
 #ifndef TUTTI_CORE_SCHED_H
 #define TUTTI_CORE_SCHED_H
@@ -53,8 +54,10 @@ enum {
      * at once */
     TUTTI_STEP_SIZED = 1u << 3,
     /* a step of 0 bytes still exchanges one empty message (all-to-all with
-     * counts per peer: a 0 against a nonzero count is then seen, by the
-     * size in the fingerprint, instead of a receiver waiting for nothing) */
+     * counts per peer, point-to-point: a 0 against a nonzero count is then
+     * seen, by the size in the fingerprint, instead of a receiver waiting
+     * for nothing or taking the pair's next message; a receive of 0 waits
+     * for its send) */
     TUTTI_STEP_EMPTY = 1u << 4,
 };
 

@@ -62,20 +62,22 @@ typedef struct {
     uint32_t polls;
     uint32_t spin;
     double spin_s; /* the spin phase's time limit; 0: none */
-    double since;  /* when the spin phase began (spin_s > 0) */
+    double since;  /* when the spin phase's clock started; 0: not yet */
 } tutti_backoff_t;
 
+/* The clock starts at the 8th poll, not here: a wait done within a few
+ * polls (a small call over shared memory, under a microsecond) reads no
+ * clock at all. */
 static inline void tutti_backoff_reset(tutti_backoff_t *b)
 {
     b->polls = 0;
-    if (b->spin_s > 0) b->since = tutti_time_now();
+    b->since = 0;
 }
 
 static inline void tutti_backoff_init(tutti_backoff_t *b, uint32_t spin, double spin_s)
 {
     b->spin = spin;
     b->spin_s = spin_s;
-    b->since = 0;
     tutti_backoff_reset(b);
 }
 
@@ -86,8 +88,13 @@ static inline void tutti_backoff_wait(tutti_backoff_t *b)
 {
     if (b->polls < b->spin) {
         b->polls++;
-        /* the clock every 8 polls: a spin phase's end within a few polls */
-        if (b->spin_s > 0 && (b->polls & 7u) == 0 && tutti_time_now() - b->since >= b->spin_s) b->polls = b->spin;
+        /* the clock every 8 polls: a spin phase's end within a few polls
+         * (the first 8 are not counted in its time) */
+        if (b->spin_s > 0 && (b->polls & 7u) == 0) {
+            double now = tutti_time_now();
+            if (b->since == 0) b->since = now;
+            else if (now - b->since >= b->spin_s) b->polls = b->spin;
+        }
         tutti_cpu_relax();
         return;
     }

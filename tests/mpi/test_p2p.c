@@ -391,7 +391,9 @@ static void failure_case(int kind, const char *desc)
 }
 
 /* A message of 0 elements is a signal: rank 1's receive of it waits for
- * rank 0's send, which comes 0.3 s later (blocking, then nonblocking);
+ * rank 0's send, which comes 0.8 s later (blocking, then nonblocking; the
+ * receive must take 0.4 s at least, a margin for ranks that leave the
+ * barrier apart on an oversubscribed machine);
  * then an all-reduce on every rank (call numbers in step). */
 static void zero_signal(void)
 {
@@ -402,7 +404,7 @@ static void zero_signal(void)
         double t0 = MPI_Wtime();
         tutti_result_t r = TUTTI_SUCCESS;
         if (me == 0) {
-            struct timespec ts = {0, 300 * 1000 * 1000};
+            struct timespec ts = {0, 800 * 1000 * 1000};
             nanosleep(&ts, NULL);
             r = tutti_send(NULL, 0, TUTTI_FLOAT32, 1, comm);
         } else if (me == 1) {
@@ -410,8 +412,8 @@ static void zero_signal(void)
             r = nb ? tutti_irecv(NULL, 0, TUTTI_FLOAT32, 0, comm, &q) : tutti_recv(NULL, 0, TUTTI_FLOAT32, 0, comm);
             if (nb && r == TUTTI_SUCCESS) r = tutti_wait(q);
             double took = MPI_Wtime() - t0;
-            if (r == TUTTI_SUCCESS && took < 0.2 && ok) {
-                snprintf(err, sizeof(err), "%s of 0 elements returned after %.3f s, before the send (0.3 s)",
+            if (r == TUTTI_SUCCESS && took < 0.4 && ok) {
+                snprintf(err, sizeof(err), "%s of 0 elements returned after %.3f s, before the send (0.8 s)",
                          nb ? "tutti_irecv + tutti_wait" : "tutti_recv", took);
                 ok = 0;
             }
@@ -427,7 +429,7 @@ static void zero_signal(void)
         snprintf(err, sizeof(err), "all-reduce after: %s, sum %d", tutti_result_name(r), sum);
         ok = 0;
     }
-    verdict(ok, err, "a send of 0 elements is a signal: the receive of 0 waits for it (0.3 s), blocking and "
+    verdict(ok, err, "a send of 0 elements is a signal: the receive of 0 waits for it (0.8 s), blocking and "
                      "nonblocking, then an all-reduce");
 }
 
