@@ -375,7 +375,8 @@ static void failure_case(int kind, const char *desc)
         if (kind == 2 && r == TUTTI_ERR_REMOTE) r = TUTTI_ERR_TIMEOUT;
         /* a sender still sending when its receiver fails and leaves may see
          * the connection go before the report: the peer, named, is gone */
-        if ((kind == 3 || kind == 4) && me == 0 && r == TUTTI_ERR_REMOTE && strstr(msg, "rank 1")) r = TUTTI_ERR_MISMATCH;
+        if ((kind == 3 || kind == 4) && me == 0 && r == TUTTI_ERR_REMOTE && strstr(msg, "rank 1"))
+            r = TUTTI_ERR_MISMATCH;
         if (r != want) {
             snprintf(err, sizeof(err), "got %s, want %s: %s", tutti_result_name(r), tutti_result_name(want), msg);
             ok = 0;
@@ -561,7 +562,8 @@ int main(int argc, char **argv)
             failure_case(3, "one 1 MiB send against two 512 KiB receives (slices agree, sizes do not): "
                             "TUTTI_ERR_MISMATCH at the receiver; the sender MISMATCH, or REMOTE naming it");
             failure_case(4, "an empty send then one of 100 elements against a receive of 100: TUTTI_ERR_MISMATCH "
-                            "at the receiver (the empty message is a message); the sender MISMATCH, or REMOTE naming it");
+                            "at the receiver (the empty message is a message); the sender MISMATCH, or REMOTE "
+                            "naming it");
             failure_case(2, "two ranks that both send 64 MiB first (outside a group): TUTTI_ERR_TIMEOUT, or the "
                             "peer's report of it, on both, naming the peer");
         }
