@@ -87,7 +87,8 @@ typedef enum {
 } tutti_result_t;
 
 /* Element types.  FLOAT16 is IEEE 754 binary16 and BFLOAT16 the upper 16 bits
- * of a binary32; both are stored in uint16_t. */
+ * of a binary32; both are stored in uint16_t.  (INT16 and UINT16 came
+ * later, hence their place: values never change.) */
 typedef enum {
     TUTTI_INT8,
     TUTTI_UINT8,
@@ -99,6 +100,8 @@ typedef enum {
     TUTTI_BFLOAT16,
     TUTTI_FLOAT32,
     TUTTI_FLOAT64,
+    TUTTI_INT16,
+    TUTTI_UINT16,
     TUTTI_NUM_DATATYPES
 } tutti_datatype_t;
 
@@ -109,13 +112,18 @@ typedef enum {
  *  - float16/bfloat16: each reduction step converts its inputs to float32,
  *    combines them, and rounds once (round to nearest even) to the storage
  *    type.  AVG divides the float32 sum by the rank count before rounding.
- *  - MIN/MAX on floating point: if either operand is NaN the result is NaN. */
+ *  - MIN/MAX on floating point: if either operand is NaN the result is NaN.
+ *  - BAND, BOR, BXOR: bitwise and, or, exclusive or, for the integer types
+ *    only (a floating-point datatype with them is INVALID_ARGUMENT). */
 typedef enum {
     TUTTI_SUM,
     TUTTI_PROD,
     TUTTI_MIN,
     TUTTI_MAX,
     TUTTI_AVG,
+    TUTTI_BAND,
+    TUTTI_BOR,
+    TUTTI_BXOR,
     TUTTI_NUM_OPS
 } tutti_op_t;
 
@@ -161,6 +169,25 @@ TUTTI_EXPORT int tutti_version(void);
  * Errors: INVALID_ARGUMENT (id NULL), SYSTEM (no usable interface, socket). */
 TUTTI_EXPORT tutti_result_t tutti_get_unique_id(tutti_unique_id_t *id);
 
+/* Options of communicator creation, for the _config variants below.
+ * Initialise with TUTTI_CONFIG_INIT, which sets size (so that a later
+ * version can add fields: a library reads only the fields the caller's
+ * size covers, and refuses a size larger than its own); a field left 0
+ * takes its environment default. */
+typedef struct {
+    size_t size;         /* sizeof(tutti_config_t) where the caller was built */
+    double init_timeout; /* seconds for every rank to join (TUTTI_INIT_TIMEOUT) */
+    double timeout;      /* deadline of every wait on the new communicator
+                          * (TUTTI_TIMEOUT; tutti_comm_set_timeout later) */
+} tutti_config_t;
+#define TUTTI_CONFIG_INIT {sizeof(tutti_config_t), 0.0, 0.0}
+
+/* tutti_get_unique_id with options: the rendezvous service waits
+ * cfg->init_timeout for the ranks to join.  cfg NULL: the defaults.
+ * Errors: as tutti_get_unique_id, and INVALID_ARGUMENT for a bad cfg (size
+ * 0 or larger than this library's, a negative or non-finite time). */
+TUTTI_EXPORT tutti_result_t tutti_get_unique_id_config(tutti_unique_id_t *id, const tutti_config_t *cfg);
+
 /* Collective over nranks processes: creates this process's communicator as
  * rank `rank` of `nranks`.  Every rank passes the same id.  Blocks until all
  * ranks have joined, or returns TUTTI_ERR_TIMEOUT naming the ranks that never
@@ -170,6 +197,14 @@ TUTTI_EXPORT tutti_result_t tutti_get_unique_id(tutti_unique_id_t *id);
  * failed its init), NO_MEMORY. */
 TUTTI_EXPORT tutti_result_t tutti_comm_init_rank(tutti_comm_t *comm, int nranks,
                                                  tutti_unique_id_t id, int rank);
+
+/* tutti_comm_init_rank with options: joining waits at most
+ * cfg->init_timeout seconds (a framework passes its own, e.g. PyTorch's
+ * process-group timeout), and the new communicator's waits have the
+ * deadline cfg->timeout.  cfg NULL: the defaults.  Errors: as
+ * tutti_comm_init_rank, and INVALID_ARGUMENT for a bad cfg. */
+TUTTI_EXPORT tutti_result_t tutti_comm_init_rank_config(tutti_comm_t *comm, int nranks, tutti_unique_id_t id,
+                                                        int rank, const tutti_config_t *cfg);
 
 /* Collective: creates a communicator from what the launcher exported.
  * Rank and size come from, in this order: TUTTI_RANK/TUTTI_NRANKS,
@@ -210,7 +245,12 @@ TUTTI_EXPORT tutti_result_t tutti_comm_destroy(tutti_comm_t comm);
 /* Any thread, any time: makes every pending and future operation on comm,
  * and on communicators split from it, return TUTTI_ERR_ABORTED; waits for
  * threads inside calls on comm to leave, then frees the communicator as
- * tutti_comm_destroy does.  Does not wait for peers. */
+ * tutti_comm_destroy does.  Does not wait for peers.  Request handles of
+ * comm stay safe to pass to tutti_wait / tutti_test from any thread, also
+ * after the abort returned: they return TUTTI_ERR_ABORTED (so a progress
+ * thread may keep waiting on its requests while another thread aborts).
+ * Buffers of the aborted operations are not touched after the abort
+ * returns. */
 TUTTI_EXPORT tutti_result_t tutti_comm_abort(tutti_comm_t comm);
 
 /* The error, if any, that broke comm (found by any call or by progress in

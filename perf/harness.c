@@ -51,9 +51,9 @@ static const char *const algos[PERF_NCOLL][5] = {{"ring", "tree", "rd", "hier", 
                                                     {"ring", "tree", NULL},
                                                     {"pairwise", NULL},
                                                     {NULL}};
-static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg"};
+static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg", "band", "bor", "bxor"};
 static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
-                                                          "half", "bfloat16", "float", "double"};
+                                                          "half", "bfloat16", "float", "double", "int16", "uint16"};
 
 static int me, np;
 static tutti_comm_t comm;
@@ -307,6 +307,8 @@ static MPI_Datatype mpi_type(int dt)
     switch (dt) {
     case TUTTI_INT8: return MPI_INT8_T;
     case TUTTI_UINT8: return MPI_UINT8_T;
+    case TUTTI_INT16: return MPI_INT16_T;
+    case TUTTI_UINT16: return MPI_UINT16_T;
     case TUTTI_INT32: return MPI_INT32_T;
     case TUTTI_UINT32: return MPI_UINT32_T;
     case TUTTI_INT64: return MPI_INT64_T;
@@ -324,6 +326,9 @@ static MPI_Op mpi_op(int op)
     case TUTTI_PROD: return MPI_PROD;
     case TUTTI_MIN: return MPI_MIN;
     case TUTTI_MAX: return MPI_MAX;
+    case TUTTI_BAND: return MPI_BAND;
+    case TUTTI_BOR: return MPI_BOR;
+    case TUTTI_BXOR: return MPI_BXOR;
     default: return MPI_OP_NULL; /* MPI has no average */
     }
 }
@@ -828,6 +833,7 @@ int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
         for (int op = op0; op <= op1; op++)
             for (int root = rt0; root <= rt1; root++)
                 for (size_t sz = o.minbytes; sz <= o.maxbytes;) {
+                    if (has_op() && !ref_op_fits((tutti_op_t)op, (tutti_datatype_t)dt)) break; /* bitwise: integers */
                     if (o.slices) slices_size(&o, &pool, sz, dt, op, root, &within, &rows);
                     else if (o.sweep) sweep_size(&o, &pool, sz, dt, op, root, &within, &rows);
                     else run_size(&o, &pool, sz, dt, op, root, &busbw_sum, &rows, &oob, &any_wrong);

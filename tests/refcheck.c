@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "refcheck.h"
 
+#include "dtype/dtype.h"
 #include "dtype/half.h"
 
 #include <math.h>
@@ -12,7 +13,12 @@ static int64_t ref_value(tutti_datatype_t dt, tutti_op_t op, int rank, size_t i,
     h ^= h >> 13;
     h *= 3266489917u;
     h ^= h >> 16;
-    int uns = dt == TUTTI_UINT8 || dt == TUTTI_UINT32 || dt == TUTTI_UINT64;
+    int uns = dt == TUTTI_UINT8 || dt == TUTTI_UINT16 || dt == TUTTI_UINT32 || dt == TUTTI_UINT64;
+    if (tutti_op_is_bitwise(op)) {
+        /* dense ones for and, sparse ones for or, so results are not all 0 or all 1 */
+        uint32_t b = op == TUTTI_BAND ? (h | h >> 7 | h >> 13) : op == TUTTI_BOR ? (h & h >> 7 & h >> 13) : h;
+        return uns ? (int64_t)(b & 0xffffu) : (int64_t)(int16_t)(uint16_t)b;
+    }
     if (op == TUTTI_PROD) return uns ? ((h % 8 == 0 && rank < 5) ? 2 : 1) : ((h & 1) ? -1 : 1);
     return uns ? (int64_t)(h % 5) : (int64_t)(h % 5) - 2;
 }
@@ -22,6 +28,8 @@ static void ref_store(void *buf, size_t k, tutti_datatype_t dt, double v, int64_
     switch (dt) {
     case TUTTI_INT8: ((int8_t *)buf)[k] = (int8_t)(uint8_t)(uint64_t)iv; break;
     case TUTTI_UINT8: ((uint8_t *)buf)[k] = (uint8_t)(uint64_t)iv; break;
+    case TUTTI_INT16: ((int16_t *)buf)[k] = (int16_t)(uint16_t)(uint64_t)iv; break;
+    case TUTTI_UINT16: ((uint16_t *)buf)[k] = (uint16_t)(uint64_t)iv; break;
     case TUTTI_INT32: ((int32_t *)buf)[k] = (int32_t)(uint32_t)(uint64_t)iv; break;
     case TUTTI_UINT32: ((uint32_t *)buf)[k] = (uint32_t)(uint64_t)iv; break;
     case TUTTI_INT64: ((int64_t *)buf)[k] = iv; break;
@@ -48,6 +56,8 @@ static int64_t ref_wrap(tutti_datatype_t dt, int64_t v)
     switch (dt) {
     case TUTTI_INT8: return (int8_t)(uint8_t)(uint64_t)v;
     case TUTTI_UINT8: return (uint8_t)(uint64_t)v;
+    case TUTTI_INT16: return (int16_t)(uint16_t)(uint64_t)v;
+    case TUTTI_UINT16: return (uint16_t)(uint64_t)v;
     case TUTTI_INT32: return (int32_t)(uint32_t)(uint64_t)v;
     case TUTTI_UINT32: return (uint32_t)(uint64_t)v;
     default: return v;
@@ -56,8 +66,8 @@ static int64_t ref_wrap(tutti_datatype_t dt, int64_t v)
 
 void ref_reduce(void *out, size_t count, tutti_datatype_t dt, tutti_op_t op, int p, size_t first, uint32_t seed)
 {
-    int isfloat = dt == TUTTI_FLOAT16 || dt == TUTTI_BFLOAT16 || dt == TUTTI_FLOAT32 || dt == TUTTI_FLOAT64;
-    int uns = dt == TUTTI_UINT8 || dt == TUTTI_UINT32 || dt == TUTTI_UINT64;
+    int isfloat = tutti_dtype_is_float(dt);
+    int uns = dt == TUTTI_UINT8 || dt == TUTTI_UINT16 || dt == TUTTI_UINT32 || dt == TUTTI_UINT64;
     for (size_t k = 0; k < count; k++) {
         int64_t acc = ref_value(dt, op, 0, first + k, seed);
         for (int r = 1; r < p; r++) {
@@ -68,6 +78,9 @@ void ref_reduce(void *out, size_t count, tutti_datatype_t dt, tutti_op_t op, int
             case TUTTI_PROD: acc *= v; break;
             case TUTTI_MIN: acc = v < acc ? v : acc; break;
             case TUTTI_MAX: acc = v > acc ? v : acc; break;
+            case TUTTI_BAND: acc &= v; break;
+            case TUTTI_BOR: acc |= v; break;
+            case TUTTI_BXOR: acc ^= v; break;
             default: break;
             }
         }
@@ -110,3 +123,12 @@ size_t ref_mismatches(const void *got, const void *want, size_t count, tutti_dat
     }
     return bad;
 }
+
+tutti_op_t ref_op_for(tutti_datatype_t dt, unsigned k)
+{
+    tutti_op_t op = (tutti_op_t)(k % TUTTI_NUM_OPS);
+    /* floating point has no bitwise ops: the arithmetic one at the same turn */
+    return tutti_op_fits(op, dt) ? op : (tutti_op_t)(k % TUTTI_BAND);
+}
+
+int ref_op_fits(tutti_op_t op, tutti_datatype_t dt) { return tutti_op_fits(op, dt); }

@@ -34,6 +34,9 @@ static tutti_result_t tutti_validate(tutti_comm_t comm, const char *call, tutti_
     if (tutti_coll_has_op(c) && !tutti_op_valid(a->op))
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: invalid reduction op %d (valid: 0..%d)", call,
                                 (int)a->op, TUTTI_NUM_OPS - 1);
+    if (tutti_coll_has_op(c) && !tutti_op_fits(a->op, a->dtype))
+        return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: the bitwise op %s needs an integer datatype, "
+                                "not %s", call, tutti_dtype_op_name(a->op), tutti_dtype_name(a->dtype));
     if (tutti_coll_has_root(c) && (a->root < 0 || a->root >= p))
         return tutti_comm_error(comm, TUTTI_ERR_INVALID_ARGUMENT, "%s: root %d is out of range for %d ranks", call,
                                 a->root, p);
@@ -465,6 +468,10 @@ tutti_result_t tutti_ibarrier(tutti_comm_t comm, tutti_request_t *req)
 static tutti_result_t tutti_req_enter(tutti_request_t req, const char *call)
 {
     if (!req) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: request is NULL", call);
+    /* a request of a communicator that another thread aborted: its
+     * operation ended with the abort (the handle stays readable, comm.c) */
+    if (__atomic_load_n(&req->comm->magic, __ATOMIC_SEQ_CST) == TUTTI_COMM_ABORTED)
+        return tutti_comm_error(NULL, TUTTI_ERR_ABORTED, "%s: the request's communicator was aborted", call);
     tutti_result_t r = tutti_comm_enter(req->comm, call, TUTTI_ENTER_ALLOW_BROKEN);
     if (r != TUTTI_SUCCESS) return r;
     if (req->state == TUTTI_REQ_FREE) {

@@ -33,7 +33,8 @@ tutti_result_t tutti_comm_error(tutti_comm_t comm, tutti_result_t r, const char 
     va_start(ap, fmt);
     vsnprintf(buf, TUTTI_ERRLEN, fmt, ap);
     va_end(ap);
-    if (r != TUTTI_ERR_INVALID_ARGUMENT)
+    /* (an abort is deliberate: what it ends is not worth a warning) */
+    if (r != TUTTI_ERR_INVALID_ARGUMENT && r != TUTTI_ERR_ABORTED)
         TUTTI_WARN(TUTTI_SUBSYS_INIT, comm ? comm->rank : -1, "%s: %s", tutti_result_name(r), buf);
     else
         TUTTI_INFO(TUTTI_SUBSYS_INIT, comm ? comm->rank : -1, "%s: %s", tutti_result_name(r), buf);
@@ -291,6 +292,19 @@ static pthread_mutex_t tutti_graveyard_lock = PTHREAD_MUTEX_INITIALIZER;
 static tutti_comm_t tutti_graveyard[TUTTI_GRAVEYARD];
 static unsigned tutti_graveyard_next;
 
+/* A tombstone and the request handles it kept (tutti_comm_free). */
+static void tutti_graveyard_release(tutti_comm_t comm)
+{
+    if (!comm) return;
+    struct tutti_request *q = comm->all_reqs;
+    while (q) {
+        struct tutti_request *n = q->all_next;
+        free(q);
+        q = n;
+    }
+    free(comm);
+}
+
 static void tutti_graveyard_add(tutti_comm_t comm)
 {
     pthread_mutex_lock(&tutti_graveyard_lock);
@@ -298,14 +312,14 @@ static void tutti_graveyard_add(tutti_comm_t comm)
     tutti_graveyard[tutti_graveyard_next] = comm;
     tutti_graveyard_next = (tutti_graveyard_next + 1) % TUTTI_GRAVEYARD;
     pthread_mutex_unlock(&tutti_graveyard_lock);
-    free(old);
+    tutti_graveyard_release(old);
 }
 
 __attribute__((destructor)) static void tutti_graveyard_clear(void)
 {
     pthread_mutex_lock(&tutti_graveyard_lock);
     for (unsigned k = 0; k < TUTTI_GRAVEYARD; k++) {
-        free(tutti_graveyard[k]);
+        tutti_graveyard_release(tutti_graveyard[k]);
         tutti_graveyard[k] = NULL;
     }
     pthread_mutex_unlock(&tutti_graveyard_lock);
@@ -450,15 +464,27 @@ void tutti_comm_free(tutti_comm_t comm, uint64_t tombstone)
 {
     for (int t = comm->ntps - 1; t >= 0; t--) comm->tps[t].tp->comm_destroy(comm->tps[t].tpcomm);
     comm->ntps = 0;
+    /* With a tombstone the request handles stay readable with the handle
+     * of the communicator (schedules freed, every one marked done), so a
+     * thread that still holds one and calls tutti_wait / tutti_test after
+     * an abort (or destroy) on another thread gets an error, not freed
+     * memory; the graveyard frees them with the tombstone. */
     struct tutti_request *q = comm->all_reqs;
     while (q) {
         struct tutti_request *n = q->all_next;
         tutti_sched_free(&q->x.sched);
         free(q->pairs);
-        free(q);
+        q->pairs = NULL;
+        if (tombstone) {
+            q->state = TUTTI_REQ_DONE;
+            q->result = tombstone == TUTTI_COMM_ABORTED ? TUTTI_ERR_ABORTED : TUTTI_ERR_INVALID_ARGUMENT;
+        } else {
+            free(q);
+        }
         q = n;
     }
-    comm->all_reqs = comm->head = comm->tail = comm->free_reqs = NULL;
+    if (!tombstone) comm->all_reqs = NULL;
+    comm->head = comm->tail = comm->free_reqs = NULL;
     free(comm->busy_pairs);
     comm->busy_pairs = NULL;
     free(comm->engine.links);

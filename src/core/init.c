@@ -11,6 +11,7 @@
 #include "util/socket.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,47 @@ static tutti_result_t tutti_init_check_params(void)
     return TUTTI_SUCCESS;
 }
 
+/* The options a caller passed, over the environment's defaults. */
+typedef struct {
+    double init_timeout, timeout;
+} tutti_init_opts_t;
+
+static tutti_result_t tutti_init_opts(const tutti_config_t *cfg, const char *call, tutti_init_opts_t *o)
+{
+    o->init_timeout = tutti_param_seconds(TUTTI_P_INIT_TIMEOUT);
+    o->timeout = 0;
+    if (!cfg) return TUTTI_SUCCESS;
+    if (cfg->size == 0 || cfg->size > sizeof(tutti_config_t))
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: cfg->size %zu is not a tutti_config_t of this library (%zu bytes): initialise it "
+                                "with TUTTI_CONFIG_INIT",
+                                call, cfg->size, sizeof(tutti_config_t));
+#define TUTTI_CFG_HAS(f) (cfg->size >= offsetof(tutti_config_t, f) + sizeof(cfg->f))
+    double it = TUTTI_CFG_HAS(init_timeout) ? cfg->init_timeout : 0;
+    double t = TUTTI_CFG_HAS(timeout) ? cfg->timeout : 0;
+#undef TUTTI_CFG_HAS
+    if (!(it >= 0 && it <= 1e9) || !(t >= 0 && t <= 1e9))
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
+                                "%s: cfg->init_timeout %g and cfg->timeout %g must be seconds >= 0 (0: the default)",
+                                call, it, t);
+    if (it > 0) o->init_timeout = it;
+    o->timeout = t;
+    return TUTTI_SUCCESS;
+}
+
 tutti_result_t tutti_get_unique_id(tutti_unique_id_t *id)
+{
+    return tutti_get_unique_id_config(id, NULL);
+}
+
+tutti_result_t tutti_get_unique_id_config(tutti_unique_id_t *id, const tutti_config_t *cfg)
 {
     char err[TUTTI_ERRLEN], ifname[64];
     tutti_id_info_t info;
+    tutti_init_opts_t o;
     tutti_result_t r;
     if (!id) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "tutti_get_unique_id: id is NULL");
+    if ((r = tutti_init_opts(cfg, "tutti_get_unique_id", &o)) != TUTTI_SUCCESS) return r;
     if ((r = tutti_init_check_params()) != TUTTI_SUCCESS) return r;
     memset(&info, 0, sizeof(info));
     if (tutti_random_bytes(&info.comm_id, sizeof(info.comm_id)) != 0 ||
@@ -45,32 +81,40 @@ tutti_result_t tutti_get_unique_id(tutti_unique_id_t *id)
     if (tutti_socket_pick_if(tutti_param_str(TUTTI_P_SOCKET_IFNAME), tutti_param_str(TUTTI_P_SOCKET_FAMILY),
                              &info.root, ifname, sizeof(ifname), err, sizeof(err)) != 0)
         return tutti_comm_error(NULL, TUTTI_ERR_SYSTEM, "tutti_get_unique_id: %s", err);
-    r = tutti_bootstrap_root_start(&info.root, &info, tutti_param_seconds(TUTTI_P_INIT_TIMEOUT), err, sizeof(err));
+    r = tutti_bootstrap_root_start(&info.root, &info, o.init_timeout, err, sizeof(err));
     if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "tutti_get_unique_id: %s", err);
     return tutti_id_encode(&info, id);
 }
 
 static tutti_result_t tutti_init_with_info(tutti_comm_t *comm, int nranks, const tutti_id_info_t *info,
-                                           int rank, const char *call)
+                                           int rank, const tutti_init_opts_t *o, const char *call)
 {
     char err[TUTTI_ERRLEN];
     tutti_bootstrap_t *boot = NULL;
     tutti_comm_t c = NULL;
-    tutti_result_t r = tutti_bootstrap_init(info, rank, nranks, tutti_param_seconds(TUTTI_P_INIT_TIMEOUT), &boot,
-                                            err, sizeof(err));
+    tutti_result_t r = tutti_bootstrap_init(info, rank, nranks, o->init_timeout, &boot, err, sizeof(err));
     if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
     r = tutti_comm_create(boot, NULL, &c, err, sizeof(err));
     if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
+    if (o->timeout > 0) c->timeout = o->timeout;
     *comm = c;
     return TUTTI_SUCCESS;
 }
 
 tutti_result_t tutti_comm_init_rank(tutti_comm_t *comm, int nranks, tutti_unique_id_t id, int rank)
 {
+    return tutti_comm_init_rank_config(comm, nranks, id, rank, NULL);
+}
+
+tutti_result_t tutti_comm_init_rank_config(tutti_comm_t *comm, int nranks, tutti_unique_id_t id, int rank,
+                                           const tutti_config_t *cfg)
+{
     tutti_id_info_t info;
+    tutti_init_opts_t o;
     tutti_result_t r;
     const char *call = "tutti_comm_init_rank";
     if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: comm is NULL", call);
+    if ((r = tutti_init_opts(cfg, call, &o)) != TUTTI_SUCCESS) return r;
     if (nranks < 1) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: nranks %d < 1", call, nranks);
     if (rank < 0 || rank >= nranks)
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: rank %d is out of range for %d ranks", call,
@@ -79,7 +123,7 @@ tutti_result_t tutti_comm_init_rank(tutti_comm_t *comm, int nranks, tutti_unique
     if (tutti_id_decode(&id, &info) != TUTTI_SUCCESS)
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
                                 "%s: the unique id was not made by tutti_get_unique_id (or was corrupted)", call);
-    return tutti_init_with_info(comm, nranks, &info, rank, call);
+    return tutti_init_with_info(comm, nranks, &info, rank, &o, call);
 }
 
 tutti_result_t tutti_comm_split(tutti_comm_t comm, int color, int key, tutti_comm_t *newcomm)
@@ -235,5 +279,7 @@ tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)
     }
     TUTTI_INFO(TUTTI_SUBSYS_INIT, rank, "init from environment: rank %d of %d (%s), rendezvous %s", rank, size,
                src, addrtext);
-    return tutti_init_with_info(comm, size, &info, rank, call);
+    tutti_init_opts_t o;
+    tutti_init_opts(NULL, call, &o);
+    return tutti_init_with_info(comm, size, &info, rank, &o, call);
 }

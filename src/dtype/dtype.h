@@ -17,7 +17,7 @@
 
 static inline size_t tutti_dtype_size(tutti_datatype_t dt)
 {
-    static const unsigned char sizes[TUTTI_NUM_DATATYPES] = {1, 1, 4, 4, 8, 8, 2, 2, 4, 8};
+    static const unsigned char sizes[TUTTI_NUM_DATATYPES] = {1, 1, 4, 4, 8, 8, 2, 2, 4, 8, 2, 2};
     return ((unsigned)dt < TUTTI_NUM_DATATYPES) ? sizes[dt] : 0;
 }
 
@@ -29,6 +29,22 @@ static inline int tutti_dtype_valid(tutti_datatype_t dt)
 static inline int tutti_op_valid(tutti_op_t op)
 {
     return (unsigned)op < TUTTI_NUM_OPS;
+}
+
+static inline int tutti_dtype_is_float(tutti_datatype_t dt)
+{
+    return dt == TUTTI_FLOAT16 || dt == TUTTI_BFLOAT16 || dt == TUTTI_FLOAT32 || dt == TUTTI_FLOAT64;
+}
+
+static inline int tutti_op_is_bitwise(tutti_op_t op)
+{
+    return op == TUTTI_BAND || op == TUTTI_BOR || op == TUTTI_BXOR;
+}
+
+/* Whether op can reduce dt: the bitwise ops need an integer type. */
+static inline int tutti_op_fits(tutti_op_t op, tutti_datatype_t dt)
+{
+    return !tutti_op_is_bitwise(op) || !tutti_dtype_is_float(dt);
 }
 
 const char *tutti_dtype_name(tutti_datatype_t dt);

@@ -22,13 +22,13 @@ const char *tutti_dtype_name(tutti_datatype_t dt)
 {
     static const char *const names[TUTTI_NUM_DATATYPES] = {
         "int8", "uint8", "int32", "uint32", "int64", "uint64",
-        "float16", "bfloat16", "float32", "float64"};
+        "float16", "bfloat16", "float32", "float64", "int16", "uint16"};
     return tutti_dtype_valid(dt) ? names[dt] : "invalid";
 }
 
 const char *tutti_dtype_op_name(tutti_op_t op)
 {
-    static const char *const names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg"};
+    static const char *const names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg", "band", "bor", "bxor"};
     return tutti_op_valid(op) ? names[op] : "invalid";
 }
 
@@ -70,6 +70,15 @@ const char *tutti_dtype_op_name(tutti_op_t op)
         case TUTTI_MAX:                                                        \
             TUTTI_LOOP (i = 0; i < n; i++) d[i] = TUTTI_MAX_(a[i], b[i]);             \
             break;                                                             \
+        case TUTTI_BAND:                                                       \
+            TUTTI_LOOP (i = 0; i < n; i++) d[i] = (T)(a[i] & b[i]);                   \
+            break;                                                             \
+        case TUTTI_BOR:                                                        \
+            TUTTI_LOOP (i = 0; i < n; i++) d[i] = (T)(a[i] | b[i]);                   \
+            break;                                                             \
+        case TUTTI_BXOR:                                                       \
+            TUTTI_LOOP (i = 0; i < n; i++) d[i] = (T)(a[i] ^ b[i]);                   \
+            break;                                                             \
         default:                                                               \
             break;                                                             \
         }                                                                      \
@@ -110,6 +119,8 @@ const char *tutti_dtype_op_name(tutti_op_t op)
  * never wraps (int8 with 200 ranks). */
 TUTTI_DEF_INT_KERNELS(i8, int8_t, uint8_t, int64_t)
 TUTTI_DEF_INT_KERNELS(u8, uint8_t, uint8_t, uint64_t)
+TUTTI_DEF_INT_KERNELS(i16, int16_t, uint16_t, int64_t)
+TUTTI_DEF_INT_KERNELS(u16, uint16_t, uint16_t, uint64_t)
 TUTTI_DEF_INT_KERNELS(i32, int32_t, uint32_t, int64_t)
 TUTTI_DEF_INT_KERNELS(u32, uint32_t, uint32_t, uint64_t)
 TUTTI_DEF_INT_KERNELS(i64, int64_t, uint64_t, int64_t)
@@ -215,6 +226,8 @@ void tutti_dtype_reduce(void *dst, const void *const *in, int n, size_t count,
             switch (dt) {
                 TUTTI_DIV_CASE(TUTTI_INT8, i8, int8_t)
                 TUTTI_DIV_CASE(TUTTI_UINT8, u8, uint8_t)
+                TUTTI_DIV_CASE(TUTTI_INT16, i16, int16_t)
+                TUTTI_DIV_CASE(TUTTI_UINT16, u16, uint16_t)
                 TUTTI_DIV_CASE(TUTTI_INT32, i32, int32_t)
                 TUTTI_DIV_CASE(TUTTI_UINT32, u32, uint32_t)
                 TUTTI_DIV_CASE(TUTTI_INT64, i64, int64_t)
@@ -229,6 +242,8 @@ void tutti_dtype_reduce(void *dst, const void *const *in, int n, size_t count,
     switch (dt) {
         TUTTI_RED_CASE(TUTTI_INT8, i8, int8_t)
         TUTTI_RED_CASE(TUTTI_UINT8, u8, uint8_t)
+        TUTTI_RED_CASE(TUTTI_INT16, i16, int16_t)
+        TUTTI_RED_CASE(TUTTI_UINT16, u16, uint16_t)
         TUTTI_RED_CASE(TUTTI_INT32, i32, int32_t)
         TUTTI_RED_CASE(TUTTI_UINT32, u32, uint32_t)
         TUTTI_RED_CASE(TUTTI_INT64, i64, int64_t)

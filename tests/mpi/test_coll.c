@@ -260,6 +260,7 @@ static void run_matrix(size_t big)
                     for (int dt = 0; dt < ndt; dt += dstep)
                         for (int op = 0; op < nop; op += ostep)
                             for (int inplace = 0; inplace < 2; inplace++) {
+                                if (!ref_op_fits((tutti_op_t)op, (tutti_datatype_t)dt)) continue;
                                 ccase_t c = {coll, small[si], (tutti_datatype_t)dt, (tutti_op_t)op,
                                              (int)(seed % (uint32_t)np), inplace, nb, seed};
                                 seed++;
@@ -272,7 +273,7 @@ static void run_matrix(size_t big)
                     if (coll == ALLGATHER || coll == REDUCE_SCATTER || coll == ALLTOALL || coll == ALLTOALLV)
                         count = big / (size_t)np + 1;
                     ccase_t c = {coll, count, (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES),
-                                 (tutti_op_t)(seed / 5 % TUTTI_NUM_OPS), (int)((seed + 1) % (uint32_t)np), inplace, nb, seed};
+                                 ref_op_for((tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES), seed / 5), (int)((seed + 1) % (uint32_t)np), inplace, nb, seed};
                     seed++;
                     n++;
                     if (ok && !run_one(&c, err, sizeof(err))) ok = 0;
@@ -302,7 +303,8 @@ static void run_overlap(void)
         tutti_result_t res[K];
         for (int k = 0; k < K; k++) {
             c[k] = (ccase_t){(round + k) % NCOLL, (size_t)(1 + (k * 7919 + round * 104729) % 50000),
-                             (tutti_datatype_t)((round * K + k) % TUTTI_NUM_DATATYPES), (tutti_op_t)(k % TUTTI_NUM_OPS),
+                             (tutti_datatype_t)((round * K + k) % TUTTI_NUM_DATATYPES),
+                             ref_op_for((tutti_datatype_t)((round * K + k) % TUTTI_NUM_DATATYPES), (unsigned)k),
                              (k + round) % np, k % 2, 1, (uint32_t)(1000 + round * K + k)};
             prepare(&c[k], &b[k]);
             res[k] = post(&c[k], &b[k], &req[k]);

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         while (algos[o.coll][na]) na++;
         o.algo = (int)(rnd() % (uint64_t)na);
         o.dt = (tutti_datatype_t)(rnd() % TUTTI_NUM_DATATYPES);
-        o.op = (tutti_op_t)(rnd() % TUTTI_NUM_OPS);
+        o.op = ref_op_for(o.dt, (unsigned)rnd());
         o.root = (int)(rnd() % (uint64_t)np);
         o.inplace = (int)(rnd() % 2);
         o.nonblocking = (int)(rnd() % 3 == 0);

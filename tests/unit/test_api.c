@@ -12,6 +12,7 @@
 #include "util/time.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -264,7 +265,8 @@ static void test_matrix(int p)
             for (size_t ci = 0; ci < 5; ci++)
                 for (int inplace = 0; inplace < 2; inplace++) {
                     coll_case_t c = {(tutti_coll_t)coll, (tutti_algo_t)algo, counts[ci],
-                                     (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES), (tutti_op_t)(seed / 3 % TUTTI_NUM_OPS),
+                                     (tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES),
+                                     ref_op_for((tutti_datatype_t)(seed % TUTTI_NUM_DATATYPES), seed / 3),
                                      (int)(seed % (uint32_t)p), inplace, (int)(seed / 2 % 2), seed};
                     if (counts[ci] > 100000 && (coll == TUTTI_COLL_ALLGATHER || coll == TUTTI_COLL_REDUCE_SCATTER ||
                                                 coll == TUTTI_COLL_ALLTOALL))
@@ -595,6 +597,113 @@ static void test_abort(void)
     job_destroy(&j);
 }
 
+/* A progress thread's pattern: rank 0 polls its requests with tutti_test
+ * while rank 1's thread aborts rank 0's communicator; afterwards the
+ * request handles still answer (ABORTED), they are not freed memory
+ * (ASan would see it). */
+typedef struct {
+    tutti_result_t polled, after_test, after_wait, second;
+    double took;
+} abort_req_t;
+
+static void abort_req_rank(job_t *j, int rank)
+{
+    abort_req_t *b = j->ctx;
+    pthread_barrier_wait(&j->bar);
+    if (rank == 1) {
+        usleep(300000);
+        if (tutti_comm_abort(j->comm[0]) != TUTTI_SUCCESS) FAIL(j, rank, "abort refused");
+        j->comm[0] = NULL;
+        pthread_barrier_wait(&j->bar);
+        return;
+    }
+    static float x[5000], y[5000], z[5000];
+    tutti_request_t r1, r2;
+    if (tutti_iallreduce(x, y, 5000, TUTTI_FLOAT32, TUTTI_SUM, j->comm[0], &r1) != TUTTI_SUCCESS ||
+        tutti_iallreduce(x, z, 5000, TUTTI_FLOAT32, TUTTI_SUM, j->comm[0], &r2) != TUTTI_SUCCESS) {
+        FAIL(j, rank, "post: %s", tutti_comm_last_error(j->comm[0]));
+        pthread_barrier_wait(&j->bar);
+        return;
+    }
+    double t0 = tutti_time_now();
+    int done = 0;
+    tutti_result_t r = TUTTI_SUCCESS;
+    while (!done && r == TUTTI_SUCCESS && tutti_time_now() - t0 < 10) {
+        r = tutti_test(r1, &done);
+        usleep(1000);
+    }
+    b->polled = r;
+    b->took = tutti_time_now() - t0;
+    pthread_barrier_wait(&j->bar); /* the abort returned: everything is freed */
+    b->after_test = tutti_test(r1, &done);
+    b->after_wait = tutti_wait(r1);
+    b->second = tutti_wait(r2);
+}
+
+static void test_abort_requests(void)
+{
+    job_t j;
+    abort_req_t b;
+    memset(&b, 0, sizeof(b));
+    job_new(&j, 2);
+    j.ctx = &b;
+    job_run(&j, abort_req_rank);
+    tap_ok(b.polled == TUTTI_ERR_ABORTED && b.took < 5,
+           "abort on another thread ends a request being polled with tutti_test (%s after %.2f s)",
+           tutti_result_name(b.polled), b.took);
+    tap_ok(b.after_test == TUTTI_ERR_ABORTED && b.after_wait == TUTTI_ERR_ABORTED && b.second == TUTTI_ERR_ABORTED,
+           "after the abort returned, its requests still answer: test %s, wait %s, a request never waited %s",
+           tutti_result_name(b.after_test), tutti_result_name(b.after_wait), tutti_result_name(b.second));
+    job_destroy(&j);
+}
+
+/* tutti_config_t: the init deadline and the wait deadline per call. */
+static void test_config(void)
+{
+    tutti_comm_t c = (tutti_comm_t)0x1;
+    tutti_unique_id_t id;
+    tutti_config_t cfg = TUTTI_CONFIG_INIT;
+    tap_ok(cfg.size == sizeof(tutti_config_t) && cfg.init_timeout == 0 && cfg.timeout == 0,
+           "TUTTI_CONFIG_INIT sets the size and leaves the defaults");
+    cfg.size = 0;
+    tutti_result_t r0 = tutti_get_unique_id_config(&id, &cfg);
+    cfg.size = sizeof(cfg) + 8;
+    tutti_result_t r1 = tutti_get_unique_id_config(&id, &cfg);
+    cfg.size = sizeof(cfg);
+    cfg.init_timeout = -1;
+    tutti_result_t r2 = tutti_get_unique_id_config(&id, &cfg);
+    cfg.init_timeout = 0;
+    cfg.timeout = 0.0 / 0.0;
+    memset(&id, 0, sizeof(id));
+    tutti_result_t r3 = tutti_comm_init_rank_config(&c, 1, id, 0, &cfg);
+    tap_ok(r0 == TUTTI_ERR_INVALID_ARGUMENT && r1 == TUTTI_ERR_INVALID_ARGUMENT && r2 == TUTTI_ERR_INVALID_ARGUMENT &&
+               r3 == TUTTI_ERR_INVALID_ARGUMENT && c == (tutti_comm_t)0x1,
+           "a config of size 0, of a larger size, with a negative or NaN time is refused, nothing made (%s, %s, %s, %s)",
+           tutti_result_name(r0), tutti_result_name(r1), tutti_result_name(r2), tutti_result_name(r3));
+    /* a caller built against an older, shorter tutti_config_t: only its fields are read */
+    cfg = (tutti_config_t)TUTTI_CONFIG_INIT;
+    cfg.size = offsetof(tutti_config_t, timeout);
+    cfg.timeout = -5; /* beyond the caller's size: never read */
+    cfg.init_timeout = 0.6;
+    r0 = tutti_get_unique_id_config(&id, &cfg);
+    double t0 = tutti_time_now();
+    r1 = r0 == TUTTI_SUCCESS ? tutti_comm_init_rank_config(&c, 2, id, 0, &cfg) : r0;
+    double took = tutti_time_now() - t0;
+    tap_ok(r1 == TUTTI_ERR_TIMEOUT && took > 0.4 && took < 5 && c == (tutti_comm_t)0x1,
+           "init_timeout 0.6 s with a rank that never comes: TIMEOUT after %.2f s (TUTTI_INIT_TIMEOUT is 60 s)", took);
+    tap_ok(strstr(tutti_comm_last_error(NULL), "ranks 1 of 2 never joined") != NULL, "the error names the missing rank: %s",
+           tutti_comm_last_error(NULL));
+    /* the wait deadline of the new communicator */
+    cfg = (tutti_config_t)TUTTI_CONFIG_INIT;
+    cfg.timeout = 0.5;
+    c = NULL;
+    r0 = tutti_get_unique_id_config(&id, &cfg);
+    r1 = r0 == TUTTI_SUCCESS ? tutti_comm_init_rank_config(&c, 1, id, 0, &cfg) : r0;
+    tap_ok(r1 == TUTTI_SUCCESS && c && c->timeout == 0.5, "cfg.timeout becomes the communicator's deadline (%s)",
+           tutti_result_name(r1));
+    if (c) tutti_comm_destroy(c);
+}
+
 static void timeout_rank(job_t *j, int rank)
 {
     blocked_t *b = j->ctx;
@@ -703,6 +812,8 @@ int main(void)
                                        "communicator still usable");
     job_destroy(&j);
     test_abort();
+    test_abort_requests();
+    test_config();
     test_timeout();
     test_mismatch();
     tap_ok(count_shm_files() == 0, "/dev/shm holds no tutti segment at the end");

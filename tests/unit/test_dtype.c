@@ -148,6 +148,7 @@ static void fill_input(void *buf, size_t n, tutti_datatype_t dt)
         uint64_t r = next_rand();
         switch (dt) {
         case TUTTI_INT8: case TUTTI_UINT8: ((uint8_t *)buf)[i] = (uint8_t)r; break;
+        case TUTTI_INT16: case TUTTI_UINT16: ((uint16_t *)buf)[i] = (uint16_t)r; break;
         case TUTTI_INT32: case TUTTI_UINT32: ((uint32_t *)buf)[i] = (uint32_t)r; break;
         case TUTTI_INT64: case TUTTI_UINT64: ((uint64_t *)buf)[i] = r; break;
         case TUTTI_FLOAT16: ((uint16_t *)buf)[i] = tutti_f32_to_f16((float)rand_float_special()); break;
@@ -184,7 +185,7 @@ static float fopf(float a, float b, tutti_op_t op)
 /* Reference for element i: independent of the kernels' code. */
 static void ref_elem(void *out, const void *const *in, int n, size_t i, tutti_datatype_t dt, tutti_op_t op, int div)
 {
-    int is_signed = dt == TUTTI_INT8 || dt == TUTTI_INT32 || dt == TUTTI_INT64;
+    int is_signed = dt == TUTTI_INT8 || dt == TUTTI_INT16 || dt == TUTTI_INT32 || dt == TUTTI_INT64;
     if (dt == TUTTI_FLOAT32 || dt == TUTTI_FLOAT16 || dt == TUTTI_BFLOAT16) {
         float acc = 0;
         for (int k = 0; k < n; k++) {
@@ -221,6 +222,9 @@ static void ref_elem(void *out, const void *const *in, int n, size_t i, tutti_da
         case TUTTI_PROD: acc = (int64_t)((uint64_t)acc * (uint64_t)v); break;
         case TUTTI_MIN: acc = is_signed ? (v < acc ? v : acc) : ((uint64_t)v & mask) < ((uint64_t)acc & mask) ? v : acc; break;
         case TUTTI_MAX: acc = is_signed ? (v > acc ? v : acc) : ((uint64_t)v & mask) > ((uint64_t)acc & mask) ? v : acc; break;
+        case TUTTI_BAND: acc = (int64_t)((uint64_t)acc & (uint64_t)v); break;
+        case TUTTI_BOR: acc = (int64_t)((uint64_t)acc | (uint64_t)v); break;
+        case TUTTI_BXOR: acc = (int64_t)((uint64_t)acc ^ (uint64_t)v); break;
         default: break;
         }
         /* keep the wrapped value of the type at every step */
@@ -253,6 +257,7 @@ static void test_kernels(void)
     static const size_t counts[] = {0, 1, 7, 33, 1000, 4099};
     for (int dt = 0; dt < TUTTI_NUM_DATATYPES; dt++) {
         for (int op = 0; op < TUTTI_NUM_OPS; op++) {
+            if (!tutti_op_fits((tutti_op_t)op, (tutti_datatype_t)dt)) continue; /* (bitwise: integers only) */
             int cases = 0, bad = 0;
             char first[200] = "";
             for (int n = 1; n <= 4; n++) {

@@ -549,9 +549,11 @@ int main(void)
     test_tree_order();
     test_alltoallv();
     test_p2p();
-    static const tutti_datatype_t all_dt[] = {TUTTI_INT8, TUTTI_UINT8, TUTTI_INT32, TUTTI_UINT32, TUTTI_INT64,
-                                              TUTTI_UINT64, TUTTI_FLOAT16, TUTTI_BFLOAT16, TUTTI_FLOAT32, TUTTI_FLOAT64};
-    static const tutti_op_t all_op[] = {TUTTI_SUM, TUTTI_PROD, TUTTI_MIN, TUTTI_MAX, TUTTI_AVG};
+    static const tutti_datatype_t all_dt[] = {TUTTI_INT8,    TUTTI_UINT8,    TUTTI_INT16,   TUTTI_UINT16,
+                                              TUTTI_INT32,   TUTTI_UINT32,   TUTTI_INT64,   TUTTI_UINT64,
+                                              TUTTI_FLOAT16, TUTTI_BFLOAT16, TUTTI_FLOAT32, TUTTI_FLOAT64};
+    enum { NDT = sizeof(all_dt) / sizeof(all_dt[0]) };
+    _Static_assert((int)NDT == (int)TUTTI_NUM_DATATYPES, "every datatype in the simulator");
     static const size_t counts[] = {0, 1, 7, 4099};
     static const size_t slots[] = {64, 256, 4096};
     uint32_t seed = 1;
@@ -574,15 +576,16 @@ int main(void)
                 int nroots = has_root ? (p > 2 ? 3 : p) : 1;
                 for (int ci = 0; ci < 4; ci++) {
                     if (coll == TUTTI_COLL_BARRIER && ci > 0) break;
-                    size_t ndt = full ? 10 : 1;
+                    size_t ndt = full ? NDT : 1;
                     for (size_t di = 0; di < ndt; di++) {
-                        size_t nop = has_op && full ? 5 : 1;
+                        size_t nop = has_op && full ? TUTTI_NUM_OPS : 1;
                         for (size_t oi = 0; oi < nop; oi++) {
+                            if (full && has_op && !ref_op_fits((tutti_op_t)oi, all_dt[di])) continue;
                             for (int ri = 0; ri < nroots; ri++) {
                                 int root = ri == 0 ? 0 : ri == 1 ? p - 1 : p / 2;
                                 for (int inplace = 0; inplace < 2; inplace++) {
-                                    tutti_datatype_t dt = full ? all_dt[di] : all_dt[seed % 10];
-                                    tutti_op_t op = !has_op ? TUTTI_SUM : full ? all_op[oi] : all_op[(seed / 10) % 5];
+                                    tutti_datatype_t dt = full ? all_dt[di] : all_dt[seed % NDT];
+                                    tutti_op_t op = !has_op ? TUTTI_SUM : full ? (tutti_op_t)oi : ref_op_for(dt, seed / NDT);
                                     /* all-gather, reduce-scatter and all-to-all move p blocks: keep them small at large p */
                                     size_t count = counts[ci];
                                     if (p > 16 && count > 1000 &&
