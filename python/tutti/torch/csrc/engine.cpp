@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "engine.hpp"
+
+#include <ATen/core/jit_type.h>
+
+#include <list>
+#include <time.h>
+
+namespace tutti_torch {
+
+// ---- Work -------------------------------------------------------------------
+
+Work::Work(int rank, c10d::OpType type, const char* title, std::vector<at::Tensor> outputs,
+           const c10::optional<std::vector<at::Tensor>>& inputs)
+    : c10d::Work(rank, type, title, inputs), outputs_(std::move(outputs)) {
+  future_ = c10::make_intrusive<c10::ivalue::Future>(c10::ListType::create(c10::TensorType::get()));
+}
+
+Work::Work(int rank, c10d::OpType type, const char* title, std::vector<std::vector<at::Tensor>> outputs,
+           const c10::optional<std::vector<at::Tensor>>& inputs)
+    : c10d::Work(rank, type, title, inputs), list_outputs_(std::move(outputs)), lists_(true) {
+  future_ = c10::make_intrusive<c10::ivalue::Future>(
+      c10::ListType::create(c10::ListType::create(c10::TensorType::get())));
+}
+
+std::vector<at::Tensor> Work::result() {
+  if (!lists_) return outputs_;
+  std::vector<at::Tensor> flat;
+  for (auto& l : list_outputs_) flat.insert(flat.end(), l.begin(), l.end());
+  return flat;
+}
+
+c10::intrusive_ptr<c10::ivalue::Future> Work::getFuture() {
+  return future_;
+}
+
+int Work::sourceRank() const {
+  return source_rank;
+}
+
+void Work::complete(std::exception_ptr error) {
+  if (!error && finalize) {
+    try {
+      finalize();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  finalize = nullptr;
+  keep.clear();
+  if (error) {
+    future_->setError(error);
+    finish(error);
+  } else {
+    if (lists_) future_->markCompleted(c10::IValue(list_outputs_));
+    else future_->markCompleted(c10::IValue(outputs_));
+    finish();
+  }
+}
+
+// ---- Failure ------------------------------------------------------------------
+
+std::exception_ptr Failure::record(tutti_result_t r, const std::string& call, const std::string& detail) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!first_) first_ = make_error(r, call, detail);
+  return first_;
+}
+
+std::exception_ptr Failure::get() {
+  std::lock_guard<std::mutex> g(mu_);
+  return first_;
+}
+
+// ---- Engine -------------------------------------------------------------------
+
+Engine::Engine(tutti_comm_t comm, bool ordered, std::shared_ptr<Failure> failure, std::string name)
+    : comm_(comm), ordered_(ordered), failure_(std::move(failure)), name_(std::move(name)) {}
+
+Engine::~Engine() {
+  stop();
+}
+
+bool Engine::on_thread() const {
+  return started_ && std::this_thread::get_id() == thread_.get_id();
+}
+
+void Engine::push(Entry e) {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    queue_.push_back(std::move(e));
+    if (!started_) {
+      started_ = true;
+      thread_ = std::thread(ordered_ ? &Engine::run_ordered : &Engine::run_polled, this);
+    }
+  }
+  cv_.notify_one();
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) {
+    if (on_thread()) thread_.detach(); // (the last reference dropped in a completion callback)
+    else thread_.join();
+  }
+}
+
+void Engine::finish(Entry& e, tutti_result_t r) {
+  std::exception_ptr err = e.post_error;
+  if (r != TUTTI_SUCCESS) {
+    // the first failure names the cause; requests refused after it
+    // (INVALID_USAGE, ABORTED) report that cause too
+    err = failure_->record(r, e.call, tutti_comm_last_error(comm_));
+  } else if (err) {
+    err = failure_->record(TUTTI_ERR_INVALID_USAGE, e.call, "a request of this call could not be posted");
+  }
+  e.work->complete(err);
+  e.work.reset();
+}
+
+// Collectives: in posting order, each waited with tutti_wait (deadline,
+// spin / yield / sleep, TCP's epoll: the library's own wait policy).
+void Engine::run_ordered() {
+  for (;;) {
+    Entry e;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      e = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    tutti_result_t r = TUTTI_SUCCESS;
+    for (tutti_request_t q : e.reqs) {
+      tutti_result_t rr = tutti_wait(q);
+      if (rr != TUTTI_SUCCESS && r == TUTTI_SUCCESS) r = rr;
+    }
+    finish(e, r);
+  }
+}
+
+static void sleep_us(long us) {
+  struct timespec ts = {0, us * 1000};
+  nanosleep(&ts, nullptr);
+}
+
+// Point-to-point: every pending request polled, each entry completed when
+// its requests are; polls back off from a short spin to sleeps of 200 us
+// (the deadline is the library's: tutti_test checks it as it polls).
+void Engine::run_polled() {
+  struct Active {
+    Entry e;
+    size_t next = 0;
+    tutti_result_t r = TUTTI_SUCCESS;
+  };
+  std::list<Active> active;
+  unsigned idle = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      if (active.empty()) cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      while (!queue_.empty()) {
+        active.push_back(Active{std::move(queue_.front())});
+        queue_.pop_front();
+        idle = 0;
+      }
+      if (active.empty()) return; // stopping, nothing left
+    }
+    bool moved = false;
+    for (auto it = active.begin(); it != active.end();) {
+      auto& reqs = it->e.reqs;
+      while (it->next < reqs.size()) {
+        int done = 0;
+        tutti_result_t rr = tutti_test(reqs[it->next], &done);
+        if (!done && rr == TUTTI_SUCCESS) break;
+        if (rr != TUTTI_SUCCESS && it->r == TUTTI_SUCCESS) it->r = rr;
+        it->next++;
+        moved = true;
+      }
+      if (it->next == reqs.size()) {
+        finish(it->e, it->r);
+        it = active.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (moved) {
+      idle = 0;
+    } else if (++idle > 64) {
+      sleep_us(idle > 512 ? 200 : 20);
+    }
+  }
+}
+
+} // namespace tutti_torch

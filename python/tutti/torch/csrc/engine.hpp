@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The progress engine: Works and the threads that complete them.
+//
+//   caller thread (Python, autograd)        progress thread (one per engine)
+//   -------------------------------        ---------------------------------
+//   check the tensors                       take the next entry
+//   tutti_i<call>(..., &req)    ---queue--> tutti_wait(req) (ordered) or
+//   return the Work (posted)                tutti_test(every req) (polled)
+//                                           copy out, then complete the Work:
+//                                             future->markCompleted(outputs)
+//                                             (DDP's callbacks run here)
+//
+// Collectives complete in posting order, so their engine waits on the
+// head with tutti_wait (its own spin / yield / sleep and deadline: no busy
+// spinning).  Point-to-point operations complete in any order (an isend
+// must complete while an earlier irecv still waits), so their engine polls
+// every pending request with a backoff that sleeps.  The first failure of
+// either engine is the backend's: every later Work fails with it, and new
+// calls fail at once.
+#pragma once
+
+#include "convert.hpp"
+
+#include <ATen/core/ivalue.h>
+#include <torch/csrc/distributed/c10d/Work.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tutti_torch {
+
+class Work : public c10d::Work {
+ public:
+  // outputs: what result() and the future give (list_of_lists: allgather's
+  // and gather's outputs, a list per input).
+  Work(int rank, c10d::OpType type, const char* title, std::vector<at::Tensor> outputs,
+       const c10::optional<std::vector<at::Tensor>>& inputs);
+  Work(int rank, c10d::OpType type, const char* title, std::vector<std::vector<at::Tensor>> outputs,
+       const c10::optional<std::vector<at::Tensor>>& inputs);
+
+  std::vector<at::Tensor> result() override;
+  c10::intrusive_ptr<c10::ivalue::Future> getFuture() override;
+  int sourceRank() const override;
+
+  // Tensors the operation reads or writes (inputs, outputs, staging): kept
+  // alive until it completes, then dropped.
+  std::vector<at::Tensor> keep;
+  // Runs on the progress thread once every request succeeded (copy-out).
+  std::function<void()> finalize;
+  int source_rank = -1;
+
+  // The engine's: runs finalize on success, then completes the future and the work.
+  void complete(std::exception_ptr error);
+
+ private:
+  std::vector<at::Tensor> outputs_;
+  std::vector<std::vector<at::Tensor>> list_outputs_;
+  bool lists_ = false;
+  c10::intrusive_ptr<c10::ivalue::Future> future_;
+};
+
+// The backend's first failure, shared by its engines.
+class Failure {
+ public:
+  // Records r (first one wins) and returns the error every Work reports.
+  std::exception_ptr record(tutti_result_t r, const std::string& call, const std::string& detail);
+  // The first failure, or nullptr while healthy.
+  std::exception_ptr get();
+
+ private:
+  std::mutex mu_;
+  std::exception_ptr first_;
+};
+
+struct Entry {
+  c10::intrusive_ptr<Work> work;
+  std::vector<tutti_request_t> reqs;
+  std::string call;
+  std::exception_ptr post_error; // a later request failed to post: fail with this
+};
+
+class Engine {
+ public:
+  Engine(tutti_comm_t comm, bool ordered, std::shared_ptr<Failure> failure, std::string name);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  tutti_comm_t comm() const { return comm_; }
+  // Queues an entry whose requests are posted (the thread starts on first use).
+  void push(Entry e);
+  // Finishes every queued entry (each within the communicator's deadline),
+  // then joins the thread.  Called before the communicator goes.
+  void stop();
+  // Whether the calling thread is this engine's progress thread.
+  bool on_thread() const;
+
+ private:
+  void run_ordered();
+  void run_polled();
+  void finish(Entry& e, tutti_result_t r);
+
+  tutti_comm_t comm_;
+  bool ordered_;
+  std::shared_ptr<Failure> failure_;
+  std::string name_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+};
+
+} // namespace tutti_torch
