@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What the PyTorch tests share: starting a job under whichever launcher
 ran them (torchrun, mpirun, or torch.multiprocessing.spawn), a gloo group
-for verdicts, and the TAP stream (rank 0 writes it; to $TUTTI_TAP_FILE when
+for verdicts, and the TAP stream (rank 0 writes it; to $TAP_FILE when
 set, since torchrun prefixes every line of a rank's output)."""
 import datetime
 import os
@@ -17,10 +17,10 @@ from taputil import Tap  # noqa: E402
 
 
 class Out:
-    """Rank 0's TAP lines: to $TUTTI_TAP_FILE (appended) or stdout."""
+    """Rank 0's TAP lines: to $TAP_FILE (appended) or stdout."""
 
     def __init__(self):
-        path = os.environ.get("TUTTI_TAP_FILE")
+        path = os.environ.get("TAP_FILE")
         self.f = open(path, "a") if path else sys.__stdout__
 
     def write(self, s):

@@ -82,9 +82,13 @@ typedef struct {
     int32_t failed;
     char why[148];
     uint64_t state; /* publish_state: (call number low 32 bits) << 32 | fingerprint */
+    /* publish_wait: stuck in call wait_seq (0: never published) waiting on
+     * rank wait_who >> 32, the chain of waits ending at rank wait_who's low
+     * 32 bits; who is written before seq (best effort, like TCP's frames) */
+    uint64_t wait_seq, wait_who;
 } tutti_shm_peer_t;
 
-_Static_assert(sizeof(tutti_shm_peer_t) == 192, "peer entry layout");
+_Static_assert(sizeof(tutti_shm_peer_t) == 256, "peer entry layout");
 
 typedef struct {
     uint64_t magic;

@@ -150,6 +150,33 @@ static tutti_result_t tutti_shm_publish_state(void *tpcomm, uint64_t seq, uint32
     return TUTTI_SUCCESS;
 }
 
+/* On one node a stuck peer is alive (its pid checks out): the chain of
+ * waits it published is what names the rank that really stopped. */
+static tutti_result_t tutti_shm_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root)
+{
+    tutti_shm_comm_t *sc = tpcomm;
+    (void)tag;
+    if (!sc || !sc->peers || waiting_on < 0 || root < 0) return TUTTI_SUCCESS;
+    tutti_shm_peer_t *me = &sc->peers[sc->me];
+    __atomic_store_n(&me->wait_who, (uint64_t)(uint32_t)waiting_on << 32 | (uint32_t)root, __ATOMIC_RELAXED);
+    __atomic_store_n(&me->wait_seq, seq, __ATOMIC_RELEASE);
+    return TUTTI_SUCCESS;
+}
+
+static tutti_result_t tutti_shm_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root)
+{
+    tutti_shm_conn_t *c = conn;
+    if (!c || !c->owner || !c->owner->peers) return TUTTI_INPROGRESS;
+    tutti_shm_peer_t *p = &c->owner->peers[c->peer_local];
+    uint64_t s = __atomic_load_n(&p->wait_seq, __ATOMIC_ACQUIRE);
+    if (s == 0) return TUTTI_INPROGRESS;
+    uint64_t who = __atomic_load_n(&p->wait_who, __ATOMIC_RELAXED);
+    *seq = s;
+    *waiting_on = (int)(who >> 32);
+    *root = (int)(uint32_t)who;
+    return TUTTI_SUCCESS;
+}
+
 static tutti_result_t tutti_shm_announce_failure(void *tpcomm, tutti_result_t result, const char *why)
 {
     tutti_shm_comm_t *sc = tpcomm;
@@ -265,7 +292,7 @@ const tutti_transport_t tutti_shm_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "shm",
-    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_SEND_REF,
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_SEND_REF | TUTTI_TP_CAP_WAIT_STATE,
     .comm_create = tutti_shm_comm_create,
     .comm_destroy = tutti_shm_comm_destroy,
     .conn = tutti_shm_conn,
@@ -282,6 +309,6 @@ const tutti_transport_t tutti_shm_transport = {
     .announce_failure = tutti_shm_announce_failure,
     .publish_state = tutti_shm_publish_state,
     .block = tutti_tp_stub_block,
-    .publish_wait = tutti_tp_stub_publish_wait, /* peers on one node: checked by pid */
-    .peer_wait = tutti_tp_stub_peer_wait,
+    .publish_wait = tutti_shm_publish_wait,
+    .peer_wait = tutti_shm_peer_wait,
 };
