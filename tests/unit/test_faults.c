@@ -289,6 +289,40 @@ static void test_recorder(void)
     job_destroy(&j);
 }
 
+/* A rank that stops calling (alive, stuck elsewhere): with a ring, rank 0
+ * waits on it directly and rank 1 on rank 0; the waits each rank publishes
+ * (shm: in the segment; tcp: control frames) let rank 1's timeout name
+ * rank 2, the end of the chain, not its live neighbour. */
+static void chain_rank(job_t *j, int r)
+{
+    tutti_comm_set_algorithms(j->comm[r], "allreduce:ring");
+    tutti_comm_set_timeout(j->comm[r], 1.0);
+    if (r == 2) return; /* never calls */
+    static float x[3][300000];
+    double t0 = tutti_time_now();
+    j->res[r] = tutti_allreduce(x[r], x[r], 300000, TUTTI_FLOAT32, TUTTI_SUM, j->comm[r]);
+    j->took[r] = tutti_time_now() - t0;
+    snprintf(j->msg[r], sizeof(j->msg[r]), "%s", tutti_comm_last_error(j->comm[r]));
+}
+
+static void test_wait_chain(void)
+{
+    job_t j;
+    job_new(&j, 3);
+    job_run(&j, chain_rank);
+    /* (either may hear the other's report first: REMOTE, quoting it) */
+#define TIMED_OUT(r) (j.res[r] == TUTTI_ERR_TIMEOUT || j.res[r] == TUTTI_ERR_REMOTE)
+    tap_ok(TIMED_OUT(0) && TIMED_OUT(1) && strstr(j.msg[0], "rank 2") &&
+               (strstr(j.msg[1], "ends at rank 2") || strstr(j.msg[1], "end at rank 2")),
+           "%s: rank 2 stops calling; rank 1, which waits on rank 0, fails naming rank 2 as the end of the chain of "
+           "waits",
+           over_tcp ? "tcp" : "shm");
+#undef TIMED_OUT
+    if (!strstr(j.msg[0], "rank 2")) tap_diag("rank 0: %s: %.300s", tutti_result_name(j.res[0]), j.msg[0]);
+    tap_diag("rank 1: %.300s", j.msg[1]);
+    job_destroy(&j);
+}
+
 /* ---- forked ranks: killed peers ------------------------------------------------ */
 
 /* Rank 1 in a child process: makes the unique id (so the parent never forks
@@ -516,9 +550,11 @@ int main(int argc, char **argv)
         setenv("TUTTI_TRANSPORTS", "tcp", 1);
         over_tcp = 1;
         test_mismatch();
+        test_wait_chain();
         return tap_done();
     }
     test_mismatch();
+    test_wait_chain();
     test_recorder();
     test_kill_timing();
     test_async_error();
