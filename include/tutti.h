@@ -179,8 +179,14 @@ typedef struct {
     double init_timeout; /* seconds for every rank to join (TUTTI_INIT_TIMEOUT) */
     double timeout;      /* deadline of every wait on the new communicator
                           * (TUTTI_TIMEOUT; tutti_comm_set_timeout later) */
+    int progress_thread; /* 1: the communicator's waits run on a progress
+                          * thread beside the computation (a framework's
+                          * backend): they yield the CPU at once instead of
+                          * spinning first (TUTTI_SPIN), so the computation
+                          * keeps its core; communicators split from it
+                          * inherit this */
 } tutti_config_t;
-#define TUTTI_CONFIG_INIT {sizeof(tutti_config_t), 0.0, 0.0}
+#define TUTTI_CONFIG_INIT {sizeof(tutti_config_t), 0.0, 0.0, 0}
 
 /* tutti_get_unique_id with options: the rendezvous service waits
  * cfg->init_timeout for the ranks to join.  cfg NULL: the defaults.

@@ -5,10 +5,10 @@ torch.utils.cpp_extension against that torch).
 
 libtutti is found through pkg-config (`pkg-config --cflags --libs tutti`;
 PKG_CONFIG_PATH as usual).  Environment:
-  TUTTI_PY_TORCH=0      do not build the PyTorch backend
-  TUTTI_PY_RPATH=DIR    run-time search path for libtutti (default: the
+  PYTUTTI_TORCH=0      do not build the PyTorch backend
+  PYTUTTI_RPATH=DIR    run-time search path for libtutti (default: the
                         libdir pkg-config names)
-  TUTTI_PY_WERROR=1     warnings are errors (the in-tree build sets it)
+  PYTUTTI_WERROR=1     warnings are errors (the in-tree build sets it)
 
     pip install --no-build-isolation --no-index python/
     python3 setup.py build_ext --inplace
@@ -44,9 +44,9 @@ libs = pkg_config("--libs")
 include_dirs = [f[2:] for f in cflags if f.startswith("-I")]
 library_dirs = [f[2:] for f in libs if f.startswith("-L")]
 libraries = [f[2:] for f in libs if f.startswith("-l")]
-rpath = os.environ.get("TUTTI_PY_RPATH") or (pkg_config("--variable=libdir") or [""])[0]
+rpath = os.environ.get("PYTUTTI_RPATH") or (pkg_config("--variable=libdir") or [""])[0]
 runtime_dirs = [rpath] if rpath else []
-werror = ["-Werror"] if os.environ.get("TUTTI_PY_WERROR") == "1" else []
+werror = ["-Werror"] if os.environ.get("PYTUTTI_WERROR") == "1" else []
 
 ext_modules = [
     Extension(
@@ -64,7 +64,7 @@ ext_modules = [
 cmdclass = {}
 packages = ["tutti"]
 
-build_torch = os.environ.get("TUTTI_PY_TORCH", "1") != "0"
+build_torch = os.environ.get("PYTUTTI_TORCH", "1") != "0"
 if build_torch:
     try:
         import torch  # noqa: F401

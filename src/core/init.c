@@ -35,12 +35,14 @@ static tutti_result_t tutti_init_check_params(void)
 /* The options a caller passed, over the environment's defaults. */
 typedef struct {
     double init_timeout, timeout;
+    int progress_thread;
 } tutti_init_opts_t;
 
 static tutti_result_t tutti_init_opts(const tutti_config_t *cfg, const char *call, tutti_init_opts_t *o)
 {
     o->init_timeout = tutti_param_seconds(TUTTI_P_INIT_TIMEOUT);
     o->timeout = 0;
+    o->progress_thread = 0;
     if (!cfg) return TUTTI_SUCCESS;
     if (cfg->size == 0 || cfg->size > sizeof(tutti_config_t))
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
@@ -50,7 +52,12 @@ static tutti_result_t tutti_init_opts(const tutti_config_t *cfg, const char *cal
 #define TUTTI_CFG_HAS(f) (cfg->size >= offsetof(tutti_config_t, f) + sizeof(cfg->f))
     double it = TUTTI_CFG_HAS(init_timeout) ? cfg->init_timeout : 0;
     double t = TUTTI_CFG_HAS(timeout) ? cfg->timeout : 0;
+    int pt = TUTTI_CFG_HAS(progress_thread) ? cfg->progress_thread : 0;
 #undef TUTTI_CFG_HAS
+    if (pt != 0 && pt != 1)
+        return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: cfg->progress_thread is %d, not 0 or 1", call,
+                                pt);
+    o->progress_thread = pt;
     if (!(it >= 0 && it <= 1e9) || !(t >= 0 && t <= 1e9))
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT,
                                 "%s: cfg->init_timeout %g and cfg->timeout %g must be seconds >= 0 (0: the default)",
@@ -97,6 +104,7 @@ static tutti_result_t tutti_init_with_info(tutti_comm_t *comm, int nranks, const
     r = tutti_comm_create(boot, NULL, &c, err, sizeof(err));
     if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
     if (o->timeout > 0) c->timeout = o->timeout;
+    if (o->progress_thread) c->spin = 0; /* yield at once: the computation keeps its core */
     *comm = c;
     return TUTTI_SUCCESS;
 }
@@ -156,6 +164,7 @@ tutti_result_t tutti_comm_split(tutti_comm_t comm, int color, int key, tutti_com
         r = tutti_comm_error(comm, r, "tutti_comm_split: color %d: %s", color, err);
         goto out;
     }
+    c->spin = comm->spin; /* (a progress thread's communicator's children wait as it does) */
     TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "split color %d key %d -> rank %d of %d", color, key, nr, nn);
     *newcomm = c;
 out:

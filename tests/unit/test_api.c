@@ -702,6 +702,20 @@ static void test_config(void)
     tap_ok(r1 == TUTTI_SUCCESS && c && c->timeout == 0.5, "cfg.timeout becomes the communicator's deadline (%s)",
            tutti_result_name(r1));
     if (c) tutti_comm_destroy(c);
+    /* a progress thread's communicator: waits yield at once, its children too */
+    cfg = (tutti_config_t)TUTTI_CONFIG_INIT;
+    cfg.progress_thread = 2;
+    c = NULL;
+    r0 = tutti_comm_init_rank_config(&c, 1, id, 0, &cfg);
+    cfg.progress_thread = 1;
+    tutti_comm_t child = NULL;
+    r1 = tutti_get_unique_id_config(&id, &cfg);
+    if (r1 == TUTTI_SUCCESS) r1 = tutti_comm_init_rank_config(&c, 1, id, 0, &cfg);
+    if (r1 == TUTTI_SUCCESS) r1 = tutti_comm_split(c, 0, 0, &child);
+    tap_ok(r0 == TUTTI_ERR_INVALID_ARGUMENT && r1 == TUTTI_SUCCESS && c->spin == 0 && child && child->spin == 0,
+           "cfg.progress_thread 1: waits yield at once (spin 0), in split children too; 2 is refused");
+    if (child) tutti_comm_destroy(child);
+    if (c) tutti_comm_destroy(c);
 }
 
 static void timeout_rank(job_t *j, int rank)

@@ -38,6 +38,7 @@ c10::intrusive_ptr<TuttiBackend> TuttiBackend::create(const c10::intrusive_ptr<c
   tutti_config_t cfg = TUTTI_CONFIG_INIT;
   cfg.init_timeout = secs;
   cfg.timeout = secs;
+  cfg.progress_thread = 1; // waits run on the engines' threads, beside the training's computation
   tutti_unique_id_t id;
   if (rank == 0) {
     tutti_result_t r = tutti_get_unique_id_config(&id, &cfg);

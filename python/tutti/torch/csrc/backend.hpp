@@ -98,6 +98,8 @@ class TuttiBackend : public Base {
   // One line: ranks, nodes, transports (tutti_comm_describe).
   std::string describe();
   double timeout_seconds() const { return timeout_s_; }
+  // The collectives' communicator (benchmarks: tutti's own call on it).
+  tutti_comm_t comm() const { return comm_; }
 
  private:
   // Posts the requests `post` makes (under the posting lock, so the queue

@@ -26,6 +26,28 @@ tutti_torch::TuttiBackend* as_tutti(py::handle obj) {
   return tb;
 }
 
+// Seconds per call of `iters` sum all-reduces of t, in
+// place: through the backend (post, progress thread, Work) or straight
+// through tutti's blocking call on the same communicator.  The difference is
+// the backend's own cost per call (perf/torch_allreduce.py).
+double bench(py::handle pg, at::Tensor t, int iters, bool direct) {
+  auto* tb = as_tutti(pg);
+  py::gil_scoped_release nogil;
+  tutti_torch::check_tensor(t, "bench", true);
+  tutti_torch::Reduction red = tutti_torch::reduction(t, c10d::ReduceOp::SUM, "bench");
+  std::vector<at::Tensor> ts = {t};
+  auto t0 = std::chrono::steady_clock::now();
+  for (int k = 0; k < iters; k++) {
+    if (direct) {
+      tutti_result_t r = tutti_allreduce(t.data_ptr(), t.data_ptr(), red.count, red.dtype, TUTTI_SUM, tb->comm());
+      if (r != TUTTI_SUCCESS) tutti_torch::raise(r, "bench", tutti_comm_last_error(tb->comm()));
+    } else {
+      tb->allreduce(ts)->wait();
+    }
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+}
+
 } // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -39,5 +61,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def(
       "timeout", [](py::handle pg) { return as_tutti(pg)->timeout_seconds(); }, py::arg("backend"),
       "The group's deadline in seconds (tutti's no-progress deadline).");
+  m.def("bench", &bench, py::arg("backend"), py::arg("tensor"), py::arg("iters"), py::arg("direct"),
+        "Seconds per in-place sum all-reduce: through the backend, or tutti's own call (direct).");
   m.attr("built_for_torch") = TORCH_VERSION;
 }
