@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""dist.all_reduce over tutti against gloo, side by side in one job: the
+"""dist.all_reduce (or --op broadcast, all_gather, gather, scatter) over
+tutti against gloo, side by side in one job: the
 same ranks, tensors and sizes, the two backends alternated size by size
 (the machine's fast and slow modes hit both alike).  Prints nccl-tests-like
 rows: size, time and bus bandwidth of each, and gloo's time / tutti's.
@@ -41,6 +42,27 @@ def timed(fn, tensor, iters, group):
     return tt.item()
 
 
+def op_fn(name, n, me, p):
+    """The call timed for --op, on tensors of n float32 per rank, and the
+    bus-bandwidth factor (nccl-tests': all-reduce 2(p-1)/p, gathers (p-1)/p
+    of the gathered size, broadcast 1)."""
+    if name == "all_reduce":
+        return (lambda x, group: dist.all_reduce(x, group=group)), 2.0 * (p - 1) / p, n
+    if name == "broadcast":
+        return (lambda x, group: dist.broadcast(x, 0, group=group)), 1.0, n
+    if name == "all_gather":  # (gloo 1.13 has no uneven all-gather to compare with)
+        outs = [torch.empty(n) for q in range(p)]
+        mine = torch.ones(n)
+        return (lambda x, group: dist.all_gather(outs, mine, group=group)), (p - 1.0) / p * p, n
+    if name == "gather":
+        outs = [torch.empty(n) for _ in range(p)] if me == 0 else None
+        return (lambda x, group: dist.gather(x, outs, dst=0, group=group)), (p - 1.0) / p * p, n
+    if name == "scatter":
+        ins = [torch.ones(n) for _ in range(p)] if me == 0 else None
+        return (lambda x, group: dist.scatter(x, ins, src=0, group=group)), (p - 1.0) / p * p, n
+    raise SystemExit("unknown --op " + name)
+
+
 def main(rank=None, size=None, a=None):
     if rank is not None:
         dist.init_process_group("tutti", rank=rank, world_size=size)
@@ -59,8 +81,9 @@ def main(rank=None, size=None, a=None):
         timed(dist.all_reduce, w, 200, grp)
         timed(dist.all_reduce, big, 10, grp)
     if me == 0:
-        print("# dist.all_reduce, float32 sum, %d ranks, torch %s; %s" % (p, torch.__version__, tutti.torch.describe()))
-        print("# time: median of %d alternated rounds, slowest rank; busbw = 2(p-1)/p x size / time" % a.rounds)
+        print("# dist.%s, float32%s, %d ranks, torch %s; %s" % (a.op, " sum" if a.op == "all_reduce" else "", p,
+                                                             torch.__version__, tutti.torch.describe()))
+        print("# time: median of %d alternated rounds, slowest rank; busbw: nccl-tests' factors (per-rank size)" % a.rounds)
         print("#%11s %10s %12s %10s %12s %10s %9s" % ("size(B)", "count", "tutti(us)", "busbw", "gloo(us)", "busbw",
                                                      "gloo/tutti"))
     sizes, nbytes = [], a.b
@@ -72,6 +95,7 @@ def main(rank=None, size=None, a=None):
     for nbytes in sizes:
         n = max(1, nbytes // 4)
         x = torch.ones(n)
+        fn, factor, _ = op_fn(a.op, n, me, p)
         iters = max(2, min(a.iters, int(a.budget / max(nbytes / 2e8, 2e-5))))
         tt, tg = [], []
         for r in range(a.rounds):
@@ -79,10 +103,10 @@ def main(rank=None, size=None, a=None):
             order = [(tut, tt), (gloo, tg)] if r % 2 == 0 else [(gloo, tg), (tut, tt)]
             for grp, acc in order:
                 if r == 0:
-                    timed(dist.all_reduce, x, 2, grp)
-                acc.append(timed(dist.all_reduce, x, iters, grp))
+                    timed(fn, x, 2, grp)
+                acc.append(timed(fn, x, iters, grp))
         t1, t2 = statistics.median(tt), statistics.median(tg)
-        bus = 2.0 * (p - 1) / p * n * 4
+        bus = factor * n * 4
         row = {"bytes": n * 4, "tutti_us": t1 * 1e6, "gloo_us": t2 * 1e6, "tutti_busbw": bus / t1 / 1e9,
                "gloo_busbw": bus / t2 / 1e9, "ratio": t2 / t1, "tutti_runs_us": [v * 1e6 for v in tt],
                "gloo_runs_us": [v * 1e6 for v in tg]}
@@ -122,6 +146,7 @@ def parse():
     ap.add_argument("--iters", type=int, default=2000, help="most iterations per round")
     ap.add_argument("--budget", type=float, default=0.3, help="seconds a round aims at")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--op", default="all_reduce", choices=("all_reduce", "broadcast", "all_gather", "gather", "scatter"))
     ap.add_argument("--json")
     ap.add_argument("--spawn", type=int, default=0, help="start N ranks with torch.multiprocessing.spawn")
     return ap.parse_args()

@@ -34,6 +34,12 @@ c10::intrusive_ptr<c10::ivalue::Future> Work::getFuture() {
   return future_;
 }
 
+bool Work::wait(std::chrono::milliseconds timeout) {
+  if (timeout == kNoTimeout)
+    if (auto st = engine.lock()) st->take(this);
+  return c10d::Work::wait(timeout);
+}
+
 int Work::sourceRank() const {
   return source_rank;
 }
@@ -74,7 +80,11 @@ std::exception_ptr Failure::get() {
 // ---- Engine -------------------------------------------------------------------
 
 Engine::Engine(tutti_comm_t comm, bool ordered, std::shared_ptr<Failure> failure, std::string name)
-    : comm_(comm), ordered_(ordered), failure_(std::move(failure)), name_(std::move(name)) {}
+    : st_(std::make_shared<EngineState>()), name_(std::move(name)) {
+  st_->comm = comm;
+  st_->ordered = ordered;
+  st_->failure = std::move(failure);
+}
 
 Engine::~Engine() {
   stop();
@@ -85,60 +95,86 @@ bool Engine::on_thread() const {
 }
 
 void Engine::push(Entry e) {
+  e.work->engine = st_;
   {
-    std::lock_guard<std::mutex> g(mu_);
-    queue_.push_back(std::move(e));
+    std::lock_guard<std::mutex> g(st_->mu);
+    st_->queue.push_back(std::move(e));
     if (!started_) {
       started_ = true;
-      thread_ = std::thread(ordered_ ? &Engine::run_ordered : &Engine::run_polled, this);
+      thread_ = std::thread(st_->ordered ? &Engine::run_ordered : &Engine::run_polled, this);
     }
   }
-  cv_.notify_one();
+  st_->cv.notify_all();
 }
 
 void Engine::stop() {
   {
-    std::lock_guard<std::mutex> g(mu_);
-    stopping_ = true;
+    std::lock_guard<std::mutex> g(st_->mu);
+    st_->stopping = true;
   }
-  cv_.notify_one();
+  st_->cv.notify_all();
   if (thread_.joinable()) {
     if (on_thread()) thread_.detach(); // (the last reference dropped in a completion callback)
     else thread_.join();
   }
 }
 
-void Engine::finish(Entry& e, tutti_result_t r) {
+void EngineState::run(Entry& e) {
+  tutti_result_t r = TUTTI_SUCCESS;
+  for (tutti_request_t q : e.reqs) {
+    tutti_result_t rr = ordered ? tutti_wait(q) : TUTTI_SUCCESS;
+    if (rr != TUTTI_SUCCESS && r == TUTTI_SUCCESS) r = rr;
+  }
   std::exception_ptr err = e.post_error;
   if (r != TUTTI_SUCCESS) {
     // the first failure names the cause; requests refused after it
     // (INVALID_USAGE, ABORTED) report that cause too
-    err = failure_->record(r, e.call, tutti_comm_last_error(comm_));
+    err = failure->record(r, e.call, tutti_comm_last_error(comm));
   } else if (err) {
-    err = failure_->record(TUTTI_ERR_INVALID_USAGE, e.call, "a request of this call could not be posted");
+    err = failure->record(TUTTI_ERR_INVALID_USAGE, e.call, "a request of this call could not be posted");
   }
   e.work->complete(err);
   e.work.reset();
 }
 
+void EngineState::take(Work* w) {
+  Entry e;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    if (!ordered || busy || queue.empty() || queue.front().work.get() != w) return;
+    e = std::move(queue.front());
+    queue.pop_front();
+    busy = true;
+  }
+  run(e);
+  {
+    std::lock_guard<std::mutex> g(mu);
+    busy = false;
+  }
+  cv.notify_all();
+}
+
 // Collectives: in posting order, each waited with tutti_wait (deadline,
-// spin / yield / sleep, TCP's epoll: the library's own wait policy).
+// spin / yield / sleep, TCP's epoll: the library's own wait policy); one
+// entry at a time, the progress thread's or a caller's (take).
 void Engine::run_ordered() {
+  EngineState& st = *st_;
   for (;;) {
     Entry e;
     {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      e = std::move(queue_.front());
-      queue_.pop_front();
+      std::unique_lock<std::mutex> lk(st.mu);
+      st.cv.wait(lk, [&] { return (st.stopping && !st.busy) || (!st.queue.empty() && !st.busy); });
+      if (st.queue.empty()) return;
+      e = std::move(st.queue.front());
+      st.queue.pop_front();
+      st.busy = true;
     }
-    tutti_result_t r = TUTTI_SUCCESS;
-    for (tutti_request_t q : e.reqs) {
-      tutti_result_t rr = tutti_wait(q);
-      if (rr != TUTTI_SUCCESS && r == TUTTI_SUCCESS) r = rr;
+    st.run(e);
+    {
+      std::lock_guard<std::mutex> g(st.mu);
+      st.busy = false;
     }
-    finish(e, r);
+    st.cv.notify_all();
   }
 }
 
@@ -156,15 +192,16 @@ void Engine::run_polled() {
     size_t next = 0;
     tutti_result_t r = TUTTI_SUCCESS;
   };
+  EngineState& st = *st_;
   std::list<Active> active;
   unsigned idle = 0;
   for (;;) {
     {
-      std::unique_lock<std::mutex> lk(mu_);
-      if (active.empty()) cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      while (!queue_.empty()) {
-        active.push_back(Active{std::move(queue_.front())});
-        queue_.pop_front();
+      std::unique_lock<std::mutex> lk(st.mu);
+      if (active.empty()) st.cv.wait(lk, [&] { return st.stopping || !st.queue.empty(); });
+      while (!st.queue.empty()) {
+        active.push_back(Active{std::move(st.queue.front())});
+        st.queue.pop_front();
         idle = 0;
       }
       if (active.empty()) return; // stopping, nothing left
@@ -181,7 +218,9 @@ void Engine::run_polled() {
         moved = true;
       }
       if (it->next == reqs.size()) {
-        finish(it->e, it->r);
+        if (it->r != TUTTI_SUCCESS && !it->e.post_error)
+          it->e.post_error = st.failure->record(it->r, it->e.call, tutti_comm_last_error(st.comm));
+        st.run(it->e); // (requests already complete: run only completes the Work)
         it = active.erase(it);
       } else {
         ++it;

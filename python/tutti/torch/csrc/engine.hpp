@@ -13,7 +13,14 @@
 //
 // Collectives complete in posting order, so their engine waits on the
 // head with tutti_wait (its own spin / yield / sleep and deadline: no busy
-// spinning).  Point-to-point operations complete in any order (an isend
+// spinning).  A caller that waits on a Work the progress thread has not
+// taken yet (a blocking dist.all_reduce: the caller reaches wait() within
+// a microsecond of posting) takes it and waits itself: no thread hand-off
+// each way, which on a VM costs tens of microseconds when a core sleeps.
+// (The progress thread does not hold entries back for callers: a grace of
+// 5-20 us before it takes one was measured 3-5x slower in a loop of
+// blocking 8-byte all-reduces, its timer wake-ups landing on the cores the
+// ranks need; perf/README.md.)  Point-to-point operations complete in any order (an isend
 // must complete while an earlier irecv still waits), so their engine polls
 // every pending request with a backoff that sleeps.  The first failure of
 // either engine is the backend's: every later Work fails with it, and new
@@ -25,6 +32,7 @@
 #include <ATen/core/ivalue.h>
 #include <torch/csrc/distributed/c10d/Work.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -36,6 +44,8 @@
 
 namespace tutti_torch {
 
+struct EngineState;
+
 class Work : public c10d::Work {
  public:
   // outputs: what result() and the future give (list_of_lists: allgather's
@@ -46,6 +56,9 @@ class Work : public c10d::Work {
        const c10::optional<std::vector<at::Tensor>>& inputs);
 
   std::vector<at::Tensor> result() override;
+  // Without a timeout: runs the operation on the calling thread when the
+  // progress thread has not taken it yet (engine.hpp), then the base wait.
+  bool wait(std::chrono::milliseconds timeout = kNoTimeout) override;
   c10::intrusive_ptr<c10::ivalue::Future> getFuture() override;
   int sourceRank() const override;
 
@@ -58,6 +71,7 @@ class Work : public c10d::Work {
 
   // The engine's: runs finalize on success, then completes the future and the work.
   void complete(std::exception_ptr error);
+  std::weak_ptr<EngineState> engine; // set when queued
 
  private:
   std::vector<at::Tensor> outputs_;
@@ -86,6 +100,24 @@ struct Entry {
   std::exception_ptr post_error; // a later request failed to post: fail with this
 };
 
+// What the progress thread and waiting callers share (Works hold it weakly:
+// a Work may outlive its engine).
+struct EngineState {
+  tutti_comm_t comm;
+  bool ordered;
+  std::shared_ptr<Failure> failure;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Entry> queue;
+  bool stopping = false;
+  bool busy = false; // an entry is being waited on (progress thread or a caller)
+
+  // Waits for e's requests and completes its Work (either thread).
+  void run(Entry& e);
+  // The caller's side: w at the head and nobody waiting: run it here.
+  void take(Work* w);
+};
+
 class Engine {
  public:
   Engine(tutti_comm_t comm, bool ordered, std::shared_ptr<Failure> failure, std::string name);
@@ -93,7 +125,7 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  tutti_comm_t comm() const { return comm_; }
+  tutti_comm_t comm() const { return st_->comm; }
   // Queues an entry whose requests are posted (the thread starts on first use).
   void push(Entry e);
   // Finishes every queued entry (each within the communicator's deadline),
@@ -105,16 +137,9 @@ class Engine {
  private:
   void run_ordered();
   void run_polled();
-  void finish(Entry& e, tutti_result_t r);
 
-  tutti_comm_t comm_;
-  bool ordered_;
-  std::shared_ptr<Failure> failure_;
+  std::shared_ptr<EngineState> st_;
   std::string name_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Entry> queue_;
-  bool stopping_ = false;
   bool started_ = false;
   std::thread thread_;
 };
