@@ -116,6 +116,7 @@ class TuttiBackend : public Base {
   tutti_comm_t comm_, p2p_;
   std::shared_ptr<Failure> failure_;
   Engine coll_, pt2pt_;
+  std::shared_ptr<Staging> staging_ = std::make_shared<Staging>();
   std::mutex post_mu_;
   std::atomic<bool> closed_{false};
   double timeout_s_;

@@ -64,6 +64,42 @@ void Work::complete(std::exception_ptr error) {
   }
 }
 
+// ---- Staging -------------------------------------------------------------------
+
+at::Tensor Staging::get(int64_t numel, const at::TensorOptions& like) {
+  int64_t bytes = numel * static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(like.dtype())));
+  at::Tensor buf;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    // the smallest kept buffer that fits
+    size_t best = free_.size();
+    for (size_t k = 0; k < free_.size(); k++)
+      if (free_[k].numel() >= bytes && (best == free_.size() || free_[k].numel() < free_[best].numel())) best = k;
+    if (best < free_.size()) {
+      buf = free_[best];
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+  }
+  if (!buf.defined()) buf = at::empty({std::max<int64_t>(bytes, 1)}, at::TensorOptions().dtype(at::kByte));
+  return buf.narrow(0, 0, bytes).view(c10::typeMetaToScalarType(like.dtype()));
+}
+
+void Staging::put(const at::Tensor& t) {
+  // back to the whole byte buffer it is a view of
+  at::Tensor whole = at::empty({0}, at::TensorOptions().dtype(at::kByte));
+  whole.set_(t.storage(), 0, {static_cast<int64_t>(t.storage().nbytes())}, {1});
+  std::lock_guard<std::mutex> g(mu_);
+  if (free_.size() < kKeep) {
+    free_.push_back(whole);
+    return;
+  }
+  // full: keep the larger ones
+  size_t small = 0;
+  for (size_t k = 1; k < free_.size(); k++)
+    if (free_[k].numel() < free_[small].numel()) small = k;
+  if (free_[small].numel() < whole.numel()) free_[small] = whole;
+}
+
 // ---- Failure ------------------------------------------------------------------
 
 std::exception_ptr Failure::record(tutti_result_t r, const std::string& call, const std::string& detail) {

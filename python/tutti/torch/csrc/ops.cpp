@@ -183,8 +183,11 @@ WorkPtr TuttiBackend::_allgather_base(at::Tensor& output, at::Tensor& input, con
   });
 }
 
-// Equal sizes: one all-gather into a flat buffer (or straight into the
-// outputs when they are consecutive in memory), copied out on completion.
+// Equal sizes: one all-gather into a flat staging buffer (kept for the next
+// call: Staging), copied out on completion, or straight into the outputs
+// when they are consecutive in memory.  (Straight into scattered outputs
+// through alltoallv was measured slower from 256 KiB: its p-1 concurrent
+// pairs, against the ring's one neighbour at a time.)
 // Sizes that differ per rank (uneven): alltoallv straight into the outputs.
 WorkPtr TuttiBackend::allgather(std::vector<std::vector<at::Tensor>>& outputs, std::vector<at::Tensor>& inputs,
                                 const AllgatherOptions& opts) {
@@ -222,12 +225,14 @@ WorkPtr TuttiBackend::allgather(std::vector<std::vector<at::Tensor>>& outputs, s
   work->keep = outs;
   work->keep.push_back(in);
   if (even && !(consecutive && in.numel() > 0)) {
-    at::Tensor flat = at::empty({static_cast<int64_t>(size_) * in.numel()}, in.options());
+    at::Tensor flat = staging_->get(static_cast<int64_t>(size_) * in.numel(), in.options());
     work->keep.push_back(flat);
     std::vector<at::Tensor> dst = outs;
-    work->finalize = [flat, dst]() {
+    auto staging = staging_;
+    work->finalize = [flat, dst, staging]() {
       int64_t n = dst.empty() ? 0 : dst[0].numel();
       for (size_t q = 0; q < dst.size(); q++) dst[q].copy_(flat.narrow(0, q * n, n).view_as(dst[q]));
+      staging->put(flat);
     };
     return post(coll_, work, call, [&](std::vector<tutti_request_t>& reqs) {
       tutti_request_t q = nullptr;
@@ -388,13 +393,15 @@ WorkPtr TuttiBackend::reduce_scatter(std::vector<at::Tensor>& outputs, std::vect
   check_list(inputs[0], out, call, true, false);
   Reduction red = reduction(out, opts.reduceOp, call);
   check_open(call);
-  std::vector<at::Tensor> views;
-  for (auto& t : inputs[0]) views.push_back(t.reshape({-1}));
-  at::Tensor flat = at::cat(views); // (a copy: the inputs stay as they were)
+  // (a copy: the inputs stay as they were)
+  at::Tensor flat = staging_->get(static_cast<int64_t>(size_) * out.numel(), out.options());
+  for (int q = 0; q < size_; q++) flat.narrow(0, q * out.numel(), out.numel()).copy_(inputs[0][q].reshape({-1}));
   if (red.premul) premultiply(flat, red);
   auto work = c10::make_intrusive<Work>(rank_, c10d::OpType::REDUCE_SCATTER, "tutti:reduce_scatter", outputs,
                                         inputs[0]);
   work->keep = {out, flat};
+  auto staging = staging_;
+  work->finalize = [flat, staging]() { staging->put(flat); };
   return post(coll_, work, call, [&](std::vector<tutti_request_t>& reqs) {
     tutti_request_t q = nullptr;
     tutti_result_t r = tutti_ireduce_scatter(flat.data_ptr(), out.data_ptr(), red.count, red.dtype, red.op, comm_, &q);
