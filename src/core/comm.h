@@ -199,11 +199,10 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen);
 /* Local identity of this process's node. */
 void tutti_comm_local_info(tutti_rank_info_t *info);
 
-/* tuneprobe.c: the cost model of the job (after connect), and its optional
- * calibration (TUTTI_TUNE_PROBE) once the communicator works */
+/* tunemodel.c: the cost model of the job (after connect; its calibration
+ * is an entry point's: src/api/api.h) */
 void tutti_comm_model_setup(tutti_comm_t comm);
 /* jobview.c: ranks sharing rank q's kernel, and the CPUs they may use */
 void tutti_comm_cpu_sharing(tutti_comm_t comm, int q, int *sharing, int *ncpu);
-tutti_result_t tutti_comm_tune_probe(tutti_comm_t comm);
 
 #endif

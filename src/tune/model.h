@@ -11,7 +11,7 @@
  * hierarchical ones on the hops of each phase.  Constants come per
  * transport (defaults below, docs/ENVIRONMENT.md), scaled for ranks that
  * share CPUs, or from a short calibration at init (TUTTI_TUNE_PROBE=1,
- * src/core/tuneprobe.c) whose numbers every rank agrees on.  Pure
+ * src/core/tunemodel.c, calibrated by src/api/tuneprobe.c) whose numbers every rank agrees on.  Pure
  * functions: every rank computes the same table from the same numbers.
  */
 #ifndef TUTTI_TUNE_MODEL_H

@@ -3,7 +3,7 @@
  * Communicator creation: unique id, init by rank, split, and init from the
  * environment a launcher exports.
  */
-#include "core/comm.h"
+#include "api/api.h"
 
 #include "util/log.h"
 #include "util/param.h"
@@ -93,6 +93,16 @@ tutti_result_t tutti_get_unique_id_config(tutti_unique_id_t *id, const tutti_con
     return tutti_id_encode(&info, id);
 }
 
+/* The optional calibration of a new communicator (TUTTI_TUNE_PROBE): a
+ * failed one leaves the model's defaults (and a broken communicator reports
+ * its cause at the next call). */
+static void tutti_init_calibrate(tutti_comm_t c)
+{
+    if (tutti_comm_tune_probe(c) != TUTTI_SUCCESS)
+        TUTTI_WARN(TUTTI_SUBSYS_TUNE, c->rank, "TUTTI_TUNE_PROBE: the calibration failed (%s); the model keeps its "
+                   "defaults", tutti_comm_last_error(c));
+}
+
 static tutti_result_t tutti_init_with_info(tutti_comm_t *comm, int nranks, const tutti_id_info_t *info,
                                            int rank, const tutti_init_opts_t *o, const char *call)
 {
@@ -105,6 +115,7 @@ static tutti_result_t tutti_init_with_info(tutti_comm_t *comm, int nranks, const
     if (r != TUTTI_SUCCESS) return tutti_comm_error(NULL, r, "%s: rank %d of %d: %s", call, rank, nranks, err);
     if (o->timeout > 0) c->timeout = o->timeout;
     if (o->progress_thread) c->spin = 0; /* yield at once: the computation keeps its core */
+    tutti_init_calibrate(c);
     *comm = c;
     return TUTTI_SUCCESS;
 }
@@ -165,6 +176,7 @@ tutti_result_t tutti_comm_split(tutti_comm_t comm, int color, int key, tutti_com
         goto out;
     }
     c->spin = comm->spin; /* (a progress thread's communicator's children wait as it does) */
+    tutti_init_calibrate(c);
     TUTTI_INFO(TUTTI_SUBSYS_INIT, comm->rank, "split color %d key %d -> rank %d of %d", color, key, nr, nn);
     *newcomm = c;
 out:
