@@ -60,10 +60,8 @@ def main(rank, size, a):
     torch.set_num_threads(1)
     if rank is not None:
         dist.init_process_group("tutti", rank=rank, world_size=size)
-    elif "OMPI_COMM_WORLD_RANK" in os.environ or "PMI_RANK" in os.environ or "SLURM_PROCID" in os.environ:
-        tutti.torch.init_process_group()
     else:
-        dist.init_process_group("tutti")
+        tutti.torch.init_process_group()  # torchrun's variables, or mpirun's / srun's mapped
     me, p = dist.get_rank(), dist.get_world_size()
     gloo = dist.new_group(backend="gloo")
     g = torch.Generator().manual_seed(100 + me)

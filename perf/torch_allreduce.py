@@ -66,10 +66,8 @@ def op_fn(name, n, me, p):
 def main(rank=None, size=None, a=None):
     if rank is not None:
         dist.init_process_group("tutti", rank=rank, world_size=size)
-    elif "OMPI_COMM_WORLD_RANK" in os.environ or "PMI_RANK" in os.environ or "SLURM_PROCID" in os.environ:
-        tutti.torch.init_process_group()
     else:
-        dist.init_process_group("tutti")
+        tutti.torch.init_process_group()  # torchrun's variables, or mpirun's / srun's mapped
     me, p = dist.get_rank(), dist.get_world_size()
     gloo = dist.new_group(backend="gloo")
     tut = dist.group.WORLD

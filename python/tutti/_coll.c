@@ -236,57 +236,47 @@ static PyObject *tpy_alltoall_x(tpy_comm_t *self, PyObject *args, PyObject *kw, 
     return tpy_done(self, c, r, req, nb, &a);
 }
 
-/* A sequence of `size` element counts or displacements (None: displacements
- * are the prefix sums of the counts); every block must lie inside a buffer
- * of `total` elements. */
-static int tpy_layout(PyObject *counts, PyObject *displs, int size, size_t total, const char *what, size_t *c,
-                      size_t *d)
+/* `size` non-negative integers from a sequence (counts or displacements,
+ * `kind`, of the `what` side) into out. */
+static int tpy_sizes(PyObject *obj, int size, const char *what, const char *kind, size_t *out)
 {
-    PyObject *seq = PySequence_Fast(counts, "counts must be a sequence of integers");
+    PyObject *seq = PySequence_Fast(obj, "counts and displacements must be sequences of integers");
     if (!seq) return -1;
+    int rc = 0;
     if (PySequence_Fast_GET_SIZE(seq) != size) {
-        PyErr_Format(PyExc_ValueError, "alltoallv: %s counts has %zd entries, not one per rank (%d)", what,
+        PyErr_Format(PyExc_ValueError, "alltoallv: %s %s has %zd entries, not one per rank (%d)", what, kind,
                      PySequence_Fast_GET_SIZE(seq), size);
-        Py_DECREF(seq);
-        return -1;
+        rc = -1;
     }
-    for (int q = 0; q < size; q++) {
+    for (int q = 0; q < size && rc == 0; q++) {
         long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, q));
         if (v < 0) {
             if (!PyErr_Occurred())
-                PyErr_Format(PyExc_ValueError, "alltoallv: %s count %d is negative (%lld)", what, q, v);
-            Py_DECREF(seq);
-            return -1;
+                PyErr_Format(PyExc_ValueError, "alltoallv: %s %s entry %d is negative (%lld)", what, kind, q, v);
+            rc = -1;
+        } else {
+            out[q] = (size_t)v;
         }
-        c[q] = (size_t)v;
     }
     Py_DECREF(seq);
+    return rc;
+}
+
+/* A count per rank and its displacement (None: the prefix sums of the
+ * counts, packed); every block must lie inside a buffer of `total`
+ * elements. */
+static int tpy_layout(PyObject *counts, PyObject *displs, int size, size_t total, const char *what, size_t *c,
+                      size_t *d)
+{
+    if (tpy_sizes(counts, size, what, "counts", c) != 0) return -1;
     if (displs == NULL || displs == Py_None) {
         size_t at = 0;
         for (int q = 0; q < size; q++) {
             d[q] = at;
             at += c[q];
         }
-    } else {
-        seq = PySequence_Fast(displs, "displacements must be a sequence of integers");
-        if (!seq) return -1;
-        if (PySequence_Fast_GET_SIZE(seq) != size) {
-            PyErr_Format(PyExc_ValueError, "alltoallv: %s displacements has %zd entries, not %d", what,
-                         PySequence_Fast_GET_SIZE(seq), size);
-            Py_DECREF(seq);
-            return -1;
-        }
-        for (int q = 0; q < size; q++) {
-            long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(seq, q));
-            if (v < 0) {
-                if (!PyErr_Occurred())
-                    PyErr_Format(PyExc_ValueError, "alltoallv: %s displacement %d is negative", what, q);
-                Py_DECREF(seq);
-                return -1;
-            }
-            d[q] = (size_t)v;
-        }
-        Py_DECREF(seq);
+    } else if (tpy_sizes(displs, size, what, "displacements", d) != 0) {
+        return -1;
     }
     for (int q = 0; q < size; q++)
         if (d[q] > total || c[q] > total - d[q]) {
