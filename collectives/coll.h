@@ -38,7 +38,8 @@ typedef enum {
     X(RD, rd)                                                                  \
     X(DISSEMINATION, dissemination)                                            \
     X(HIER, hier)                                                              \
-    X(PAIRWISE, pairwise)
+    X(PAIRWISE, pairwise)                                                      \
+    X(WINDOW, window)
 
 typedef enum {
 #define TUTTI_ALGO_ENUM_(UP, low) TUTTI_ALGO_##UP,
@@ -196,6 +197,15 @@ tutti_result_t tutti_coll_barrier_dissemination(tutti_sched_t *s, const tutti_co
 tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
 tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allreduce_window(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_reduce_scatter_window(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_allgather_window(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_broadcast_window(tutti_sched_t *s, const tutti_coll_args_t *a);
+tutti_result_t tutti_coll_reduce_window(tutti_sched_t *s, const tutti_coll_args_t *a);
+/* One window step (collectives/window/window.c) among p ranks, this one
+ * at index me, the root at index root; group: their ranks (NULL: 0..p-1). */
+tutti_result_t tutti_coll_window_step(tutti_sched_t *s, tutti_win_kind_t kind, const void *src, void *dst,
+                                      size_t bytes, int p, int me, int root, const int *group, int final);
 
 /* Point-to-point (collectives/p2p/group.c): one operation of a group. */
 typedef struct {

@@ -41,16 +41,21 @@ static const tutti_coll_build_fn tutti_builders[TUTTI_NUM_COLLS][TUTTI_NUM_ALGOS
     [TUTTI_COLL_ALLREDUCE] = {[TUTTI_ALGO_RING] = tutti_coll_allreduce_ring,
                               [TUTTI_ALGO_TREE] = tutti_coll_allreduce_tree,
                               [TUTTI_ALGO_RD] = tutti_coll_allreduce_rd,
-                              [TUTTI_ALGO_HIER] = tutti_coll_allreduce_hier},
+                              [TUTTI_ALGO_HIER] = tutti_coll_allreduce_hier,
+                              [TUTTI_ALGO_WINDOW] = tutti_coll_allreduce_window},
     [TUTTI_COLL_BROADCAST] = {[TUTTI_ALGO_RING] = tutti_coll_broadcast_ring,
                               [TUTTI_ALGO_TREE] = tutti_coll_broadcast_tree,
-                              [TUTTI_ALGO_HIER] = tutti_coll_broadcast_hier},
+                              [TUTTI_ALGO_HIER] = tutti_coll_broadcast_hier,
+                              [TUTTI_ALGO_WINDOW] = tutti_coll_broadcast_window},
     [TUTTI_COLL_ALLGATHER] = {[TUTTI_ALGO_RING] = tutti_coll_allgather_ring,
                               [TUTTI_ALGO_RD] = tutti_coll_allgather_rd,
-                              [TUTTI_ALGO_HIER] = tutti_coll_allgather_hier},
-    [TUTTI_COLL_REDUCE_SCATTER] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_scatter_ring},
+                              [TUTTI_ALGO_HIER] = tutti_coll_allgather_hier,
+                              [TUTTI_ALGO_WINDOW] = tutti_coll_allgather_window},
+    [TUTTI_COLL_REDUCE_SCATTER] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_scatter_ring,
+                                   [TUTTI_ALGO_WINDOW] = tutti_coll_reduce_scatter_window},
     [TUTTI_COLL_REDUCE] = {[TUTTI_ALGO_RING] = tutti_coll_reduce_ring,
-                           [TUTTI_ALGO_TREE] = tutti_coll_reduce_tree},
+                           [TUTTI_ALGO_TREE] = tutti_coll_reduce_tree,
+                           [TUTTI_ALGO_WINDOW] = tutti_coll_reduce_window},
     [TUTTI_COLL_BARRIER] = {[TUTTI_ALGO_DISSEMINATION] = tutti_coll_barrier_dissemination},
     [TUTTI_COLL_ALLTOALL] = {[TUTTI_ALGO_PAIRWISE] = tutti_coll_alltoall_pairwise},
 };
@@ -211,7 +216,7 @@ static int tutti_algo_range_entry(tutti_algo_config_t *cfg, int coll, const char
         int a = tutti_algo_from_name(p, (size_t)(aend - p));
         if (a < 0) {
             snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, "
-                                  "dissemination, hier)",
+                                  "dissemination, hier, pairwise, window)",
                      (int)(aend - p), p, (int)elen, e);
             return -1;
         }
@@ -309,7 +314,7 @@ static int tutti_algo_entry(tutti_algo_config_t *cfg, const char *e, size_t elen
         size_t n = comma ? (size_t)(comma - p) : (size_t)(end - p);
         int a = tutti_algo_from_name(p, n);
         if (a < 0) {
-            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination, hier, pairwise)",
+            snprintf(err, errlen, "TUTTI_ALGO: unknown algorithm '%.*s' in '%.*s' (algorithms: ring, tree, rd, dissemination, hier, pairwise, window)",
                      (int)n, p, (int)elen, e);
             return -1;
         }
@@ -400,9 +405,12 @@ static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t
 {
     char lo[24], hi[24], sm[24];
     *fixed = 0;
+    /* the window algorithm exists only on one node with shared windows */
+    int nowin = !cfg->model.win || nnodes > 1;
     /* 1: a size range of TUTTI_ALGO (the last one that covers the size) */
     for (int k = cfg->nranges[c] - 1; k >= 0; k--) {
         const tutti_algo_range_t *rg = &cfg->ranges[c][k];
+        if (nowin && rg->algo == TUTTI_ALGO_WINDOW) continue;
         if (bytes >= rg->lo && bytes < rg->hi) {
             tutti_algo_size_str(rg->lo, lo, sizeof(lo));
             tutti_algo_size_str(rg->hi, hi, sizeof(hi));
@@ -412,6 +420,14 @@ static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t
         }
     }
     uint32_t allowed = cfg->allowed[c];
+    if (nowin && (allowed & (1u << TUTTI_ALGO_WINDOW))) {
+        allowed &= ~(1u << TUTTI_ALGO_WINDOW);
+        if (!allowed) {
+            TUTTI_WHY("window is all TUTTI_ALGO allows, but it needs every rank on one node with shared-memory "
+                      "windows (TUTTI_SHM_WIN_SIZE > 0, shm among them): the default instead");
+            return tutti_defaults[c][bytes <= cfg->small_msg ? 0 : 1];
+        }
+    }
     /* a binomial reduce needs one receive per child in one step */
     if (c == TUTTI_COLL_REDUCE && nranks > (1 << TUTTI_MAX_FAN)) allowed &= ~(1u << TUTTI_ALGO_TREE);
     /* 2: the site's rules file (first rule that applies; not against TUTTI_ALGO) */

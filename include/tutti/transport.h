@@ -56,6 +56,7 @@ typedef enum {
 #define TUTTI_TP_CAP_BLOCK (1u << 4)    /* block: a wait the kernel can wake */
 #define TUTTI_TP_CAP_WAIT_STATE (1u << 5) /* publish_wait / peer_wait */
 #define TUTTI_TP_CAP_PROBE (1u << 6)      /* probe: usable only where a device or library is found */
+#define TUTTI_TP_CAP_WINDOW (1u << 7)     /* window: every local rank's buffers mapped here */
 
 /* peer_check's seq when this rank is in no collective (point-to-point):
  * check that the peer is alive and well, compare no call. */
@@ -63,6 +64,45 @@ typedef enum {
 
 /* recv_read's tag argument that accepts any tag. */
 #define TUTTI_TAG_ANY 0xffffffffu
+
+/* Shared windows (TUTTI_TP_CAP_WINDOW): every rank on this node owns
+ * `nbuf` buffers of `bytes` bytes that the other local ranks can read and
+ * one control block that only its owner writes.  Counters hold chunk
+ * numbers that grow for the life of the communicator, published with
+ * release stores and read with acquire loads:
+ *
+ *   call      (first chunk number of the call, low 32 bits) << 32 | the
+ *             call's fingerprint: written before any counter of the call
+ *   copied    last chunk whose input the owner has put in its buffer
+ *   held[b]   the chunk and call buffer b holds (written before the data)
+ *   reduced   last chunk whose reduced slice the owner has put there
+ *   consumed  last chunk of which the owner has read everything it needs
+ *             from the other ranks' buffers
+ *
+ * Chunk g lives in buffer g % nbuf; an owner writes it only once every
+ * rank's consumed >= g - nbuf.  Each counter has a cache line of its own. */
+#define TUTTI_TP_WIN_MAXBUF 4
+
+typedef struct tutti_tp_winctl {
+    _Alignas(64) uint64_t call;
+    _Alignas(64) uint64_t copied;
+    /* what buffer b holds: (chunk number low 32 bits) << 32 | fingerprint,
+     * written before its data (so a reader sees whose data it would read;
+     * on copied's line, which the reader has just loaded) */
+    uint64_t held[TUTTI_TP_WIN_MAXBUF];
+    _Alignas(64) uint64_t reduced;
+    _Alignas(64) uint64_t consumed;
+} tutti_tp_winctl_t;
+
+typedef struct tutti_tp_window {
+    size_t size;  /* sizeof, filled by the caller */
+    size_t bytes; /* one buffer (a multiple of 64) */
+    int nbuf;
+    size_t oneshot; /* all-reduce calls up to this size take the one-shot form */
+    /* by communicator rank; NULL for ranks on other nodes */
+    char *const *base;              /* rank r's nbuf buffers, one after another */
+    tutti_tp_winctl_t *const *ctl;  /* rank r's control block */
+} tutti_tp_window_t;
 
 /* Services the core lends a transport while it sets up. */
 typedef struct tutti_tp_boot {
@@ -179,6 +219,12 @@ typedef struct tutti_transport {
      * without an RDMA device).  TUTTI_SUCCESS, or TUTTI_ERR_UNSUPPORTED with
      * the reason, for a person, in why. */
     tutti_result_t (*probe)(int requested, char *why, size_t whylen);
+
+    /* Optional (TUTTI_TP_CAP_WINDOW, else a stub): this communicator's
+     * shared windows (above), valid until comm_destroy; TUTTI_ERR_UNSUPPORTED
+     * when it has none (one local rank, windows disabled).  Same answer on
+     * every rank of a node. */
+    tutti_result_t (*window)(void *tpcomm, tutti_tp_window_t *w);
 } tutti_transport_t;
 
 #ifdef __cplusplus

@@ -120,6 +120,7 @@ struct tutti_comm {
     tutti_comm_tp_t tps[TUTTI_MAX_TRANSPORTS];
     int ntps;
     tutti_engine_t engine;
+    tutti_tp_window_t win; /* the node's shared windows (engine.win points here when there are) */
     size_t slice_max;
 
     /* operations */

@@ -256,6 +256,18 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
         slot->tpcomm = tpcomm;
         slot->bytes = 0;
         if (!any) continue;
+        /* shared windows, where this transport serves every local peer */
+        int all_local = 1;
+        for (int q = 0; q < p; q++)
+            if (q != comm->rank && comm->node_of_rank[q] == comm->node_of_rank[comm->rank] && !use[q]) all_local = 0;
+        if (all_local && (tp->caps & TUTTI_TP_CAP_WINDOW) && tp->window && !comm->engine.win) {
+            memset(&comm->win, 0, sizeof(comm->win));
+            comm->win.size = sizeof(comm->win);
+            if (tp->window(tpcomm, &comm->win) == TUTTI_SUCCESS) {
+                comm->engine.win = &comm->win;
+                comm->engine.win_next = 1;
+            }
+        }
         size_t mp = tp->max_payload(tpcomm);
         if (mp < comm->slice_max) comm->slice_max = mp;
         for (int q = 0; q < p; q++) {

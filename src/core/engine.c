@@ -26,6 +26,8 @@ void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int d
     x->blocked_peer = -1;
     x->blocked_dir = -1;
     x->blocked_chan = -1;
+    x->wg0 = x->wk = 0;
+    x->wstage = x->wpeer = 0;
 }
 
 static tutti_result_t tutti_exec_blocked(tutti_exec_t *x, int peer, int dir, int chan)
@@ -238,7 +240,12 @@ static tutti_result_t tutti_exec_stream(tutti_engine_t *e, tutti_exec_t *x, cons
         uint64_t j = x->iter[sid];
         while (x->step[sid] < ph->nsteps) {
             const tutti_step_t *st = &steps[x->step[sid]];
-            if (st->stream == sid && (j * slice < st->bytes || (j == 0 && (st->flags & TUTTI_STEP_EMPTY)))) {
+            if (st->stream == sid && (st->flags & TUTTI_STEP_WIN)) {
+                if (j == 0) {
+                    tutti_result_t r = tutti_win_run(e, x, st, err, errlen);
+                    if (r != TUTTI_SUCCESS) return r;
+                }
+            } else if (st->stream == sid && (j * slice < st->bytes || (j == 0 && (st->flags & TUTTI_STEP_EMPTY)))) {
                 size_t off = (size_t)j * slice;
                 size_t len = st->bytes - off < slice ? st->bytes - off : slice;
                 tutti_result_t r = tutti_exec_slice(e, x, st, off, len, err, errlen);

@@ -26,6 +26,10 @@ typedef struct tutti_engine {
     int rank, nranks, nchan;
     tutti_link_t *links; /* links[peer * nchan + chan] */
     int any_flush;       /* some link has flush set */
+    /* the node's shared windows (window steps), NULL: none; win_next: the
+     * number of this rank's next window chunk (from 1, never reused) */
+    const tutti_tp_window_t *win;
+    uint64_t win_next;
 } tutti_engine_t;
 
 static inline tutti_link_t *tutti_engine_link(const tutti_engine_t *e, int peer, int chan)
@@ -49,6 +53,10 @@ typedef struct tutti_exec {
     uint32_t polls;      /* progress calls that found nothing to do */
     int refs_sent;       /* some message went by reference: flush before done */
     uint32_t flush_step; /* progress of that flush */
+    /* the window step being run: its first chunk number (0: not begun),
+     * the chunk it is on, the stage of that chunk, the next member to wait for */
+    uint64_t wg0, wk;
+    uint32_t wstage, wpeer;
     /* when blocked: on whom, which way (0 send, 1 receive), which channel */
     int blocked_peer, blocked_dir, blocked_chan;
 } tutti_exec_t;
@@ -62,5 +70,10 @@ void tutti_exec_start(tutti_exec_t *x, tutti_datatype_t dt, tutti_op_t op, int d
  * (blocked_* says which), or an error: TUTTI_ERR_MISMATCH when a peer sent a
  * message of another length (detail in err), or what a transport returned. */
 tutti_result_t tutti_exec_run(tutti_engine_t *e, tutti_exec_t *x, char *err, size_t errlen);
+
+/* Runs a window step (TUTTI_STEP_WIN, core/window.c) as far as it can:
+ * TUTTI_SUCCESS when done, TUTTI_INPROGRESS when a member has not got as
+ * far (blocked_* names it), or an error with words in err. */
+tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_step_t *st, char *err, size_t errlen);
 
 #endif

@@ -14,6 +14,7 @@ void tutti_sched_reset(tutti_sched_t *s, size_t slice_max, size_t esize, int nch
 {
     s->nsteps = 0;
     s->nphases = 0;
+    s->ngranks = 0;
     s->slice_max = slice_max;
     s->esize = esize ? esize : 1;
     s->nchan = nchan;
@@ -25,9 +26,11 @@ void tutti_sched_free(tutti_sched_t *s)
 {
     free(s->steps);
     free(s->phases);
+    free(s->granks);
     s->steps = NULL;
     s->phases = NULL;
-    s->capsteps = s->capphases = 0;
+    s->granks = NULL;
+    s->capsteps = s->capphases = s->capgranks = 0;
 }
 
 void tutti_sched_phase(tutti_sched_t *s, size_t slice)
@@ -78,6 +81,25 @@ tutti_step_t *tutti_sched_step(tutti_sched_t *s)
     return st;
 }
 
+int32_t *tutti_sched_group(tutti_sched_t *s, int n, uint32_t *off)
+{
+    if (n < 0 || s->oom) return NULL;
+    if (s->ngranks + (uint32_t)n > s->capgranks) {
+        uint32_t cap = s->capgranks ? s->capgranks : 64;
+        while (cap < s->ngranks + (uint32_t)n) cap *= 2;
+        int32_t *g = realloc(s->granks, cap * sizeof(*g));
+        if (!g) {
+            s->oom = 1;
+            return NULL;
+        }
+        s->granks = g;
+        s->capgranks = cap;
+    }
+    *off = s->ngranks;
+    s->ngranks += (uint32_t)n;
+    return s->granks + *off;
+}
+
 void tutti_sched_finish(tutti_sched_t *s)
 {
     for (uint32_t p = 0; p < s->nphases; p++) {
@@ -93,6 +115,7 @@ void tutti_sched_finish(tutti_sched_t *s)
             if ((uint32_t)st->stream + 1 > ph->nstreams) ph->nstreams = st->stream + 1u;
             /* an empty message (TUTTI_STEP_EMPTY) takes the first slice */
             uint64_t n = st->bytes ? (st->bytes + ph->slice - 1) / ph->slice : (st->flags & TUTTI_STEP_EMPTY) ? 1 : 0;
+            if (st->flags & TUTTI_STEP_WIN) n = 1; /* the window runner cuts it */
             if (n > ph->niters[st->stream]) ph->niters[st->stream] = n;
         }
     }

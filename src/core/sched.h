@@ -59,7 +59,20 @@ enum {
      * for nothing or taking the pair's next message; a receive of 0 waits
      * for its send) */
     TUTTI_STEP_EMPTY = 1u << 4,
+    /* a whole collective over the node's shared windows (wkind, below;
+     * core/window.c runs it): alone in its phase, one iteration; FINAL
+     * applies AVG's division to what it reduces */
+    TUTTI_STEP_WIN = 1u << 5,
 };
+
+/* What a window step does (core/window.c draws each). */
+typedef enum {
+    TUTTI_WIN_ALLREDUCE,      /* src, dst: bytes each */
+    TUTTI_WIN_REDUCE_SCATTER, /* src: wsize blocks of bytes; dst: block wme */
+    TUTTI_WIN_ALLGATHER,      /* src: bytes; dst: wsize blocks of bytes */
+    TUTTI_WIN_BROADCAST,      /* root's src to everyone's dst: bytes */
+    TUTTI_WIN_REDUCE,         /* everyone's src reduced into root's dst: bytes */
+} tutti_win_kind_t;
 
 typedef struct tutti_step {
     uint16_t flags;
@@ -70,6 +83,12 @@ typedef struct tutti_step {
     const char *src; /* local input, or NULL */
     char *dst;       /* local output, or NULL */
     size_t bytes;    /* length of this step's range */
+    /* window steps: the kind, and the group taking part: wsize ranks, this
+     * one at index wme, the root at index wroot, their communicator ranks at
+     * s->granks[wgroup] (or 0..wsize-1 when wgroup is TUTTI_WIN_IDENTITY) */
+    uint8_t wkind;
+    int32_t wsize, wme, wroot;
+    uint32_t wgroup;
     int32_t recv[TUTTI_MAX_FAN];
     int32_t send[TUTTI_MAX_FAN];
 } tutti_step_t;
@@ -91,6 +110,8 @@ typedef struct tutti_sched {
     int nchan;
     int oom;
     int stream_out; /* write results to user buffers with non-temporal stores */
+    int32_t *granks; /* window steps' groups */
+    uint32_t ngranks, capgranks;
     char token_src[8]; /* one-byte messages (barrier) */
     char token_dst[8];
 } tutti_sched_t;
@@ -109,6 +130,17 @@ tutti_step_t *tutti_sched_step(tutti_sched_t *s);
 
 /* Closes the schedule: computes every phase's iteration count. */
 void tutti_sched_finish(tutti_sched_t *s);
+
+#define TUTTI_WIN_IDENTITY UINT32_MAX
+
+/* Room for a window step's group of n ranks; its offset in *off (NULL and
+ * s->oom set when out of memory). */
+int32_t *tutti_sched_group(tutti_sched_t *s, int n, uint32_t *off);
+/* Rank at index i of a window step's group. */
+static inline int tutti_step_member(const tutti_sched_t *s, const struct tutti_step *st, int i)
+{
+    return st->wgroup == TUTTI_WIN_IDENTITY ? i : s->granks[st->wgroup + (uint32_t)i];
+}
 
 /* Helpers for building steps. */
 static inline void tutti_step_recv(tutti_step_t *st, int peer)

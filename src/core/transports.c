@@ -55,6 +55,13 @@ tutti_result_t tutti_tp_stub_peer_wait(void *conn, uint64_t *seq, int *waiting_o
     return TUTTI_ERR_UNSUPPORTED;
 }
 
+tutti_result_t tutti_tp_stub_window(void *tpcomm, tutti_tp_window_t *w)
+{
+    (void)tpcomm;
+    (void)w;
+    return TUTTI_ERR_UNSUPPORTED;
+}
+
 /* The next message copied out of its slot; a message of another length or
  * tag (unless TUTTI_TAG_ANY) stays where it is. */
 tutti_result_t tutti_tp_recv_read_copy(void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag,

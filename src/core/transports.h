@@ -16,6 +16,7 @@ const tutti_transport_t *const *tutti_transports_builtin(size_t *n);
 tutti_result_t tutti_tp_stub_block(void *tpcomm, int timeout_ms);
 tutti_result_t tutti_tp_stub_publish_wait(void *tpcomm, uint64_t seq, uint32_t tag, int waiting_on, int root);
 tutti_result_t tutti_tp_stub_peer_wait(void *conn, uint64_t *seq, int *waiting_on, int *root);
+tutti_result_t tutti_tp_stub_window(void *tpcomm, tutti_tp_window_t *w);
 tutti_result_t tutti_tp_recv_read_copy(void *conn, void *dst, size_t len, uint32_t tag, size_t *got, uint32_t *got_tag,
                                        tutti_result_t (*acquire)(void *, const void **, size_t *, uint32_t *),
                                        tutti_result_t (*release)(void *));

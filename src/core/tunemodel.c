@@ -46,6 +46,11 @@ void tutti_comm_model_setup(tutti_comm_t comm)
     tutti_comm_model_shape(comm, &ppn, &sockets, &oversub);
     tutti_model_defaults(&comm->algo.model, net, ppn, sockets, oversub, comm->slice_max);
     tutti_model_intra(&comm->algo.model, intra, oversub);
+    if (comm->nnodes == 1 && comm->engine.win) {
+        comm->algo.model.win = 1;
+        comm->algo.model.win_bytes = comm->win.bytes;
+        comm->algo.model.win_oneshot = comm->win.oneshot;
+    }
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) comm->algo.model.on = 0; /* the user's threshold decides */
     tutti_algo_memo_clear(&comm->algo);

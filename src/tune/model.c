@@ -73,6 +73,35 @@ void tutti_model_calibrate(tutti_model_t *m, int nnodes, double alpha, double be
     snprintf(m->source, sizeof(m->source), "%s", source);
 }
 
+/* Window steps: a counter hand-off costs about what a FIFO message does;
+ * bytes move at in-cache copy speed, with no chain of hand-offs between
+ * them (measured: perf/README.md, "Node-local collectives"). */
+static const double tutti_model_win_beta = 1.0 / 10e9;
+
+/* The window algorithm (collectives/window/window.c, core/window.c): per
+ * chunk of the window's size a fixed number of synchronisations (three for
+ * a two-shot all-reduce or reduce, two for the others), and each rank's
+ * own share of the copies and reductions. */
+static double tutti_model_window(const tutti_model_t *m, int c, double n, int p, double al)
+{
+    double be = tutti_model_win_beta, ga = m->gamma, w = (double)(m->win_bytes ? m->win_bytes : 1 << 20);
+    double f = (double)(p - 1) / p;
+    switch (c) {
+    case TUTTI_COLL_ALLREDUCE:
+        if (n <= (double)m->win_oneshot) return 2 * al + n * be + (p - 1) * n * (be + ga);
+        return 3 * al * ceil(n / w) + f * n * be + f * n * (be + ga) + n * be;
+    case TUTTI_COLL_REDUCE:
+        return 3 * al * ceil(n / w) + f * n * be + f * n * (be + ga) + n / p * be;
+    case TUTTI_COLL_REDUCE_SCATTER: /* n: the whole input; a slot per block */
+        return 2 * al * ceil(n / w) + f * n * be + f * n * (be + ga);
+    case TUTTI_COLL_ALLGATHER: /* n: the whole result */
+        return 2 * al * ceil(n / p / w) + n / p * be + f * n * be;
+    case TUTTI_COLL_BROADCAST: /* the root's copy-in overlaps the readers' copy-out */
+        return 2 * al * ceil(n / w) + n * be + (n < w ? n : w) * be;
+    }
+    return -1;
+}
+
 static double tutti_log2c(int p)
 {
     int d = 0;
@@ -89,6 +118,7 @@ static double tutti_model_flat(const tutti_model_t *m, int c, int a, double n, i
     double k = n > 0 ? ceil(n / chunk) : 1; /* slices */
     int pow2 = (p & (p - 1)) == 0;
     if (p <= 1) return 0;
+    if (a == TUTTI_ALGO_WINDOW) return m->win ? tutti_model_window(m, c, n, p, al) : -1;
     switch (c) {
     case TUTTI_COLL_ALLREDUCE:
         /* ring: reduce-scatter + all-gather, 2(p-1) steps of n/p */
@@ -138,7 +168,7 @@ static double tutti_model_best_flat(const tutti_model_t *m, int c, double n, int
 {
     double best = -1;
     for (int a = 0; a < TUTTI_NUM_ALGOS; a++) {
-        if (a == TUTTI_ALGO_HIER) continue;
+        if (a == TUTTI_ALGO_HIER || a == TUTTI_ALGO_WINDOW) continue;
         double t = tutti_model_flat(m, c, a, n, p, h, chunk);
         if (t >= 0 && (best < 0 || t < best)) best = t;
     }
@@ -161,6 +191,7 @@ double tutti_model_time_chunk(const tutti_model_t *m, int c, int a, size_t bytes
     double ck = (double)(chunk ? chunk : m->chunk);
     if (ck < 1) ck = 1;
     if (nnodes < 1) nnodes = 1;
+    if (a == TUTTI_ALGO_WINDOW && (!m->win || nnodes > 1)) return -1;
     if (a != TUTTI_ALGO_HIER) return tutti_model_flat(m, c, a, n, nranks, m->hop[tutti_model_flat_hop(m, nnodes)], ck);
     /* hierarchical: inside each node (its own hops), then one leader per
      * node over the network, then inside the node again */

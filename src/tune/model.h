@@ -34,6 +34,8 @@ typedef struct tutti_model {
     int ppn;                              /* ranks on the fullest node */
     int sockets;                          /* sockets one node's ranks span (1 or more) */
     double oversub;                       /* ranks per CPU at worst (1: a CPU each) */
+    int win;                              /* one node with shared windows: the window algorithm exists */
+    size_t win_bytes, win_oneshot;        /* their buffer size and one-shot limit */
     char source[96];                      /* where the numbers came from, for explanations */
 } tutti_model_t;
 

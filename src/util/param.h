@@ -93,6 +93,16 @@ typedef enum {
     X(SHM_CMA_MIN, SIZE, "16K", 0, (double)(1ULL << 40),                       \
       "Shared-memory transport: smallest slice sent as a single-copy "         \
       "reference; 0 disables.")                                                \
+    X(SHM_WIN_SIZE, SIZE, "1M", 0, (double)(1ULL << 30),                     \
+      "Shared-memory transport: bytes of each of a rank's two window "         \
+      "buffers (the node-local window algorithm moves calls through them in "  \
+      "chunks of this size; memory per node: 2 x this x local ranks).  0: no " \
+      "windows (the window algorithm is then unavailable).")                   \
+    X(SHM_WIN_ONESHOT, SIZE, "16K", 0, (double)(1ULL << 30),                   \
+      "Window all-reduce: calls of at most this many bytes take the one-shot " \
+      "form (every rank reduces the whole vector from every window: one "      \
+      "synchronisation); larger ones reduce a slice each and copy the others " \
+      "out (two).  Must be the same on every rank.")                           \
     X(TRANSPORTS, STRING, "", 0, 0,                                            \
       "Transports to use, in order of preference: each peer gets the first "   \
       "one that reaches it (shm: same node only).  Empty: the built ones in "  \

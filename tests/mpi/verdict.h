@@ -33,6 +33,19 @@ static void verdict(int local_ok, const char *local_msg, const char *desc)
     fflush(stdout);
 }
 
+/* A case that cannot run here, and why (the same on every rank). */
+static void verdict_skip(const char *desc, const char *why)
+{
+    int me;
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    verdict_n++;
+    if (me != 0) return;
+    int np;
+    MPI_Comm_size(MPI_COMM_WORLD, &np);
+    printf("ok %d - np=%d %s # SKIP %s\n", verdict_n, np, desc, why);
+    fflush(stdout);
+}
+
 /* The TAP plan (rank 0), after the last verdict. */
 static void verdict_plan(void)
 {

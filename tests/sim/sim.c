@@ -25,6 +25,11 @@ struct sim_world {
     unsigned seed;
     sim_fifo_t *fifos; /* [src][dst][chan] */
     tutti_engine_t *engines;
+    /* shared windows: small, so calls take many chunks; the one-shot
+     * limit rotates with the seed */
+    tutti_tp_window_t win;
+    char **win_base;
+    tutti_tp_winctl_t **win_ctl;
     unsigned late_rs; /* random state of late arrivals */
     int late;         /* a message was held back in this round */
 };
@@ -156,9 +161,24 @@ sim_world_t *sim_create(int p, int nchan, unsigned nslots, size_t slot_size, uns
                 f->src = s;
                 f->dst = d;
             }
+    size_t wb = slot_size * 4 < (size_t)p * 16 ? (size_t)p * 16 : slot_size * 4;
+    wb = (wb + 63) & ~(size_t)63;
+    w->win_base = calloc((size_t)p, sizeof(char *));
+    w->win_ctl = calloc((size_t)p, sizeof(tutti_tp_winctl_t *));
+    for (int r = 0; r < p; r++) {
+        w->win_base[r] = malloc(2 * wb);
+        w->win_ctl[r] = aligned_alloc(64, sizeof(tutti_tp_winctl_t));
+    }
+    w->win.size = sizeof(w->win);
+    w->win.bytes = wb;
+    w->win.nbuf = 2;
+    w->win.oneshot = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 64 : 1u << 20;
+    w->win.base = w->win_base;
+    w->win.ctl = w->win_ctl;
     w->engines = calloc((size_t)p, sizeof(tutti_engine_t));
     for (int r = 0; r < p; r++) {
         tutti_engine_t *e = &w->engines[r];
+        e->win = &w->win;
         e->rank = r;
         e->nranks = p;
         e->nchan = nchan;
@@ -189,7 +209,13 @@ void sim_destroy(sim_world_t *w)
         free(w->fifos[k].ref);
         free(w->fifos[k].tag);
     }
-    for (int r = 0; r < w->p; r++) free(w->engines[r].links);
+    for (int r = 0; r < w->p; r++) {
+        free(w->engines[r].links);
+        free(w->win_base[r]);
+        free(w->win_ctl[r]);
+    }
+    free(w->win_base);
+    free(w->win_ctl);
     free(w->engines);
     free(w->fifos);
     free(w);
@@ -219,6 +245,13 @@ int sim_run(sim_world_t *w, tutti_exec_t *const *xs, char *err, size_t errlen)
         f->w = w;
     }
     w->late_rs = w->seed * 2654435761u + 1;
+    /* windows start afresh (a failed case may have left them half-way);
+     * garbage in the buffers: a rank that reads before its peer wrote fails */
+    for (int r = 0; r < p; r++) {
+        memset(w->win_ctl[r], 0, sizeof(tutti_tp_winctl_t));
+        memset(w->win_base[r], 0x5a, 2 * w->win.bytes);
+        w->engines[r].win_next = 1;
+    }
     int *order = malloc(sizeof(int) * (size_t)p);
     int *done = calloc((size_t)p, sizeof(int));
     int ndone = 0, rc = 0;

@@ -160,6 +160,7 @@ typedef struct {
  * exchanges no message is found when the ranks publish their wait state, at
  * half the deadline; the deadline is then 2 s and the bound is it. */
 static int over_tcp;
+static int over_window; /* --window: TUTTI_ALGO forces the window algorithm */
 static double mismatch_deadline(void) { return over_tcp ? 2.0 : 10.0; }
 
 static void mismatch_rank(job_t *j, int r)
@@ -243,7 +244,7 @@ static void test_mismatch(void)
         if (all && named == 3 && own && worst < bound) caught++;
         if (!tap_ok(all && named == 3 && own && worst < bound,
                     "mismatch%s: %s: all 3 ranks get TUTTI_ERR_MISMATCH in %.2f s (deadline %.0f s)%s",
-                    over_tcp ? " over tcp" : "", cases[k].what, worst, mismatch_deadline(),
+                    over_tcp ? " over tcp" : over_window ? " (window algorithm)" : "", cases[k].what, worst, mismatch_deadline(),
                     m.odd >= 18 ? ", the receiver in the alltoallv itself" : ""))
             for (int r = 0; r < 3; r++)
                 tap_diag("rank %d: %s: %s (its first call: %s: %s)", r, tutti_result_name(j.res[r]), j.msg[r],
@@ -551,6 +552,17 @@ int main(int argc, char **argv)
         over_tcp = 1;
         test_mismatch();
         test_wait_chain();
+        return tap_done();
+    }
+    if (argc > 1 && strcmp(argv[1], "--window") == 0) {
+        /* every collective that has it over the node's shared windows:
+         * mismatches, wait chains and a killed peer seen from its window */
+        setenv("TUTTI_ALGO", "allreduce:window;broadcast:window;allgather:window;reduce_scatter:window;reduce:window",
+               1);
+        over_window = 1;
+        test_mismatch();
+        test_wait_chain();
+        test_kill_timing();
         return tap_done();
     }
     test_mismatch();

@@ -130,11 +130,21 @@ typedef struct tutti_shm_comm {
     uint64_t my_pidns;
     int cma;              /* every local rank can read every other (process_vm_readv) */
     uint64_t probe_word;  /* what peers read to test that */
+    /* windows (shm_win.c) */
+    size_t win_bytes, win_oneshot, win_map; /* win_bytes 0: none */
+    int win_nbuf, win_created;
+    void **win_maps;             /* [nlocal] mappings */
+    char **win_base;             /* [nranks] */
+    tutti_tp_winctl_t **win_ctl; /* [nranks] */
 } tutti_shm_comm_t;
 
 /* Segment creation/mapping (shm_seg.c). */
 tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
 void tutti_shm_seg_release(tutti_shm_comm_t *sc);
+/* Windows (shm_win.c): collective over the communicator, like the segment. */
+tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
+void tutti_shm_win_release(tutti_shm_comm_t *sc);
+tutti_result_t tutti_shm_window(void *tpcomm, tutti_tp_window_t *w);
 /* Reads len bytes at addr of process pid into dst (process_vm_readv). */
 tutti_result_t tutti_shm_cma_read(int pid, uint64_t addr, void *dst, size_t len);
 /* Liveness and state of a local peer (shm_seg.c). */

@@ -205,6 +205,7 @@ static tutti_result_t tutti_shm_comm_destroy(void *tpcomm)
 {
     tutti_shm_comm_t *sc = tpcomm;
     if (!sc) return TUTTI_SUCCESS;
+    tutti_shm_win_release(sc);
     tutti_shm_seg_release(sc);
     free(sc->local_ranks);
     free(sc->local_of);
@@ -263,6 +264,8 @@ static tutti_result_t tutti_shm_comm_create(const tutti_tp_setup_t *setup, void 
     /* collective even when this rank has no local peer */
     r = tutti_shm_seg_setup(sc, setup);
     if (r != TUTTI_SUCCESS) goto fail;
+    r = tutti_shm_win_setup(sc, setup);
+    if (r != TUTTI_SUCCESS) goto fail;
     if (sc->nlocal > 1) {
         size_t n = (size_t)sc->nlocal * (size_t)sc->nchan;
         sc->send = calloc(n, sizeof(tutti_shm_conn_t));
@@ -292,7 +295,7 @@ const tutti_transport_t tutti_shm_transport = {
     .size = sizeof(tutti_transport_t),
     .api_version = TUTTI_TRANSPORT_API_VERSION,
     .name = "shm",
-    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_SEND_REF | TUTTI_TP_CAP_WAIT_STATE,
+    .caps = TUTTI_TP_CAP_INTRANODE | TUTTI_TP_CAP_SEND_REF | TUTTI_TP_CAP_WAIT_STATE | TUTTI_TP_CAP_WINDOW,
     .comm_create = tutti_shm_comm_create,
     .comm_destroy = tutti_shm_comm_destroy,
     .conn = tutti_shm_conn,
@@ -311,4 +314,5 @@ const tutti_transport_t tutti_shm_transport = {
     .block = tutti_tp_stub_block,
     .publish_wait = tutti_shm_publish_wait,
     .peer_wait = tutti_shm_peer_wait,
+    .window = tutti_shm_window,
 };

@@ -242,4 +242,5 @@ const tutti_transport_t tutti_tcp_transport = {
     .block = tutti_tcp_block,
     .publish_wait = tutti_tcp_publish_wait,
     .peer_wait = tutti_tcp_peer_wait,
+    .window = tutti_tp_stub_window,
 };

@@ -419,4 +419,5 @@ const tutti_transport_t tutti_ucx_transport = {
     .publish_wait = tutti_ucx_publish_wait,
     .peer_wait = tutti_ucx_peer_wait,
     .probe = tutti_ucx_probe,
+    .window = tutti_tp_stub_window,
 };

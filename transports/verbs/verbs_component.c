@@ -478,4 +478,5 @@ const tutti_transport_t tutti_verbs_transport = {
     .publish_wait = tutti_tp_stub_publish_wait,
     .peer_wait = tutti_tp_stub_peer_wait,
     .probe = tutti_verbs_probe,
+    .window = tutti_tp_stub_window,
 };
