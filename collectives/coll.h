@@ -63,6 +63,9 @@ typedef struct tutti_coll_args {
     const int *node_of_rank;
     int nnodes;
     size_t small_msg; /* latency-bound up to here (0: the default, 32 KiB) */
+    /* this rank's node shares windows (every local peer over shm with
+     * windows): hier's phases inside the node are window steps */
+    int node_win;
     /* ring order from the topology (patterns/order.c): ring_order[i] is the
      * rank at position i, ring_pos its inverse; NULL: rank order */
     const int *ring_order, *ring_pos;

@@ -20,7 +20,9 @@
  *     3 broadcast in node      r0 -> r1,r2 (whole result)
  *
  * Only the leaders' traffic crosses nodes, once per node instead of once per
- * rank.  Each level reuses a flat algorithm run on a group: the group's
+ * rank.  Where the node shares windows (a->node_win), the phases inside it
+ * (reduce to the leader, broadcast from it) are window steps over the
+ * node's ranks instead of trees and chains.  Each level reuses a flat algorithm run on a group: the group's
  * ranks are renumbered 0..n-1 for the builder and its steps mapped back.
  * Ranks need not be contiguous per node.
  */
@@ -108,7 +110,12 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
     }
     int leader = h.me_local == 0;
     /* 1: reduce to the leader (its result is not final yet) */
-    if (h.nlocal > 1) {
+    if (h.nlocal > 1 && a->node_win) {
+        r = bytes ? tutti_coll_window_step(s, TUTTI_WIN_REDUCE, a->sendbuf, leader ? a->recvbuf : NULL, bytes, h.nlocal,
+                                           h.me_local, 0, h.local, 0)
+                  : TUTTI_SUCCESS;
+        if (r != TUTTI_SUCCESS) goto out;
+    } else if (h.nlocal > 1) {
         r = tutti_coll_run_on_group(s, small ? tutti_coll_reduce_tree : tutti_coll_reduce_ring,
                            tutti_hier_sub(a, TUTTI_COLL_REDUCE, a->sendbuf, a->recvbuf, a->count, 0, h.me_local,
                                           h.nlocal),
@@ -127,7 +134,11 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
         if (r != TUTTI_SUCCESS) goto out;
     }
     /* 3: the leader hands the result to its node */
-    if (h.nlocal > 1)
+    if (h.nlocal > 1 && a->node_win)
+        r = bytes ? tutti_coll_window_step(s, TUTTI_WIN_BROADCAST, leader ? a->recvbuf : NULL, a->recvbuf, bytes,
+                                           h.nlocal, h.me_local, 0, h.local, 0)
+                  : TUTTI_SUCCESS;
+    else if (h.nlocal > 1)
         r = tutti_coll_run_on_group(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
                            tutti_hier_sub(a, TUTTI_COLL_BROADCAST, a->recvbuf, a->recvbuf, a->count, 0, h.me_local,
                                           h.nlocal),
@@ -161,7 +172,13 @@ tutti_result_t tutti_coll_broadcast_hier(tutti_sched_t *s, const tutti_coll_args
         done_here = 1;
     }
     /* 2: inside each node, from its representative */
-    if (h.nlocal > 1) {
+    if (h.nlocal > 1 && a->node_win) {
+        int root_local = tutti_hier_index(h.local, h.nlocal, rep);
+        const void *from = (done_here || a->rank != a->root) ? a->recvbuf : a->sendbuf;
+        r = bytes ? tutti_coll_window_step(s, TUTTI_WIN_BROADCAST, a->rank == rep ? from : NULL, a->recvbuf, bytes,
+                                           h.nlocal, h.me_local, root_local, h.local, 0)
+                  : TUTTI_SUCCESS;
+    } else if (h.nlocal > 1) {
         int root_local = tutti_hier_index(h.local, h.nlocal, rep);
         const void *from = (done_here || a->rank != a->root) ? a->recvbuf : a->sendbuf;
         r = tutti_coll_run_on_group(s, small ? tutti_coll_broadcast_tree : tutti_coll_broadcast_ring,
@@ -258,7 +275,12 @@ tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args
         free(recvq);
     }
     /* 3: the leader hands the whole result to its node */
-    if (h.nlocal > 1) {
+    if (h.nlocal > 1 && a->node_win) {
+        size_t total = blk * (size_t)a->nranks;
+        r = total ? tutti_coll_window_step(s, TUTTI_WIN_BROADCAST, leader ? dst : NULL, dst, total, h.nlocal,
+                                           h.me_local, 0, h.local, 0)
+                  : TUTTI_SUCCESS;
+    } else if (h.nlocal > 1) {
         size_t total = a->count * (size_t)a->nranks;
         r = tutti_coll_run_on_group(s, tutti_hier_small(a, blk * (size_t)a->nranks) ? tutti_coll_broadcast_tree
                                                                             : tutti_coll_broadcast_ring,

@@ -463,8 +463,10 @@ static tutti_algo_t tutti_algo_pick(const tutti_algo_config_t *cfg, tutti_coll_t
         }
         /* within 5% the model cannot tell them apart: take the ring, whose
          * neighbour-only traffic suffers least from what it leaves out
-         * (contention, links that are not the slowest) */
-        if (best >= 0 && best != TUTTI_ALGO_RING && t[TUTTI_ALGO_RING] >= 0 && t[TUTTI_ALGO_RING] <= 1.05 * t[best])
+         * (contention, links that are not the slowest); not against the
+         * window algorithm, which has no links (one node's memory) */
+        if (best >= 0 && best != TUTTI_ALGO_RING && best != TUTTI_ALGO_WINDOW && t[TUTTI_ALGO_RING] >= 0 &&
+            t[TUTTI_ALGO_RING] <= 1.05 * t[best])
             best = TUTTI_ALGO_RING;
         if (best >= 0) {
             if (why) {

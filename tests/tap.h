@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef TUTTI_TAP_SHARED /* a test program of several files: one count (defined in one) */
+extern int tap_count, tap_failures;
+#else
 static int tap_count, tap_failures;
+#endif
 
 __attribute__((format(printf, 2, 3), unused)) static int tap_ok(int cond, const char *fmt, ...)
 {

@@ -98,7 +98,8 @@ typedef struct tutti_tp_window {
     size_t size;  /* sizeof, filled by the caller */
     size_t bytes; /* one buffer (a multiple of 64) */
     int nbuf;
-    size_t oneshot; /* all-reduce calls up to this size take the one-shot form */
+    size_t oneshot; /* all-reduce calls below this size take the one-shot form */
+    size_t nt_min;  /* copies into a window of at least this many bytes stream (0: never) */
     /* by communicator rank; NULL for ranks on other nodes */
     char *const *base;              /* rank r's nbuf buffers, one after another */
     tutti_tp_winctl_t *const *ctl;  /* rank r's control block */

@@ -196,6 +196,7 @@ static tutti_result_t tutti_post(tutti_comm_t comm, const char *call, tutti_coll
     a->ring_order = comm->ring_order;
     a->ring_pos = comm->ring_pos;
     a->nnodes = comm->nnodes;
+    a->node_win = comm->engine.win != NULL;
     a->small_msg = comm->algo.small_msg;
     if (!a->esize) a->esize = 1;
     size_t bytes;

@@ -18,8 +18,9 @@
  *
  * so each rank loads and stores 5 - 2/p bytes per byte with three
  * synchronisations per chunk and no chains: the two buffers let chunk g+1
- * be copied in while slower ranks still read chunk g.  Small calls (up to
- * the window's `oneshot`) skip the reduced phase: everyone copies the whole
+ * be copied in while slower ranks still read chunk g.  Small calls (below
+ * the window's `oneshot` over p - 1: what each rank then reads from the
+ * others) skip the reduced phase: everyone copies the whole
  * chunk in, and everyone reduces all windows in rank order into dst.  The
  * order of every sum is fixed by rank, so every rank gets the same bits.
  *
@@ -58,6 +59,16 @@ static uint64_t *tutti_win_counter(tutti_tp_winctl_t *c, int which)
 static void tutti_win_publish(const tutti_engine_t *e, int which, uint64_t g)
 {
     __atomic_store_n(tutti_win_counter(e->win->ctl[e->rank], which), g, __ATOMIC_RELEASE);
+}
+
+/* Into this rank's window: with streaming stores from nt_min bytes on, so
+ * that readers pull the chunk from memory rather than out of this core's
+ * cache (measured on 2 ranks: 1.5-1.7x faster in the machine's slow mode,
+ * 0.7-0.9x in its fast one; perf/README.md, "Node-local collectives"). */
+static void tutti_win_in(const tutti_tp_window_t *w, void *dst, const void *src, size_t len)
+{
+    if (w->nt_min && len >= w->nt_min) tutti_copy_stream(dst, src, len);
+    else tutti_copy(dst, src, len);
 }
 
 static tutti_result_t tutti_win_mismatch(tutti_exec_t *x, int q)
@@ -115,21 +126,39 @@ static tutti_result_t tutti_win_wait(tutti_engine_t *e, tutti_exec_t *x, const t
     return TUTTI_SUCCESS;
 }
 
+static void tutti_win_put(void *dst, const void *src, size_t len, int stream)
+{
+    if (dst == src || len == 0) return;
+    if (stream) tutti_copy_stream(dst, src, len);
+    else tutti_copy(dst, src, len);
+}
+
 /* dst = the op over the group's inputs in rank order: input j is member
  * j's window at byte `shift`, except the own one, read from `own` when
- * given; AVG's division (div > 1) once at the end.  Batches of inputs fold
+ * given; AVG's division (div > 1) once at the end; then, when `also` is
+ * given, the result copied there too.  Block by block, so that the many
+ * passes of a p-input sum and the second copy read the block from L1
+ * (one pass over memory, as a fused kernel would).  Batches of inputs fold
  * into dst, which is never an input. */
-static void tutti_win_reduce(const tutti_engine_t *e, const tutti_exec_t *x, const tutti_step_t *st, void *dst,
-                             const void *own, size_t shift, size_t count, int div)
+#define TUTTI_WIN_BLOCK (16u << 10)
+static void tutti_win_reduce(const tutti_engine_t *e, const tutti_exec_t *x, const tutti_step_t *st, char *dst,
+                             const char *own, size_t shift, size_t count, int div, char *also, int stream)
 {
     const void *b[TUTTI_WIN_BATCH + 1];
-    int j = 0, p = st->wsize;
-    while (j < p) {
-        int k = 0;
-        if (j) b[k++] = dst;
-        for (; k < TUTTI_WIN_BATCH + (j ? 1 : 0) && j < p; j++)
-            b[k++] = own && j == st->wme ? own : (const void *)(e->win->base[tutti_step_member(&x->sched, st, j)] + shift);
-        tutti_dtype_reduce(dst, b, k, count, x->dtype, x->op, j == p ? div : 0);
+    const int p = st->wsize;
+    const size_t es = tutti_dtype_size(x->dtype), per = TUTTI_WIN_BLOCK / es;
+    for (size_t at = 0; at < count; at += per) {
+        size_t n = count - at < per ? count - at : per, o = at * es;
+        int j = 0;
+        while (j < p) {
+            int k = 0;
+            if (j) b[k++] = dst + o;
+            for (; k < TUTTI_WIN_BATCH + (j ? 1 : 0) && j < p; j++)
+                b[k++] = own && j == st->wme ? own + o
+                                             : (const void *)(e->win->base[tutti_step_member(&x->sched, st, j)] + shift + o);
+            tutti_dtype_reduce(dst + o, b, k, n, x->dtype, x->op, j == p ? div : 0);
+        }
+        if (also) tutti_win_put(also + o, dst + o, n * es, stream);
     }
 }
 
@@ -139,13 +168,6 @@ static void tutti_win_split(size_t ne, int p, int i, size_t *start, size_t *cnt)
     size_t q = ne / (size_t)p, r = ne % (size_t)p, u = (size_t)i;
     *start = u * q + (u < r ? u : r);
     *cnt = q + (u < r ? 1 : 0);
-}
-
-static void tutti_win_put(void *dst, const void *src, size_t len, int stream)
-{
-    if (dst == src || len == 0) return;
-    if (stream) tutti_copy_stream(dst, src, len);
-    else tutti_copy(dst, src, len);
 }
 
 tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_step_t *st, char *err, size_t errlen)
@@ -172,7 +194,8 @@ tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_ste
         return TUTTI_ERR_INVALID_USAGE;
     }
     const uint64_t nchunks = (st->bytes + cap - 1) / cap;
-    const int oneshot = kind == TUTTI_WIN_ALLREDUCE && st->bytes <= w->oneshot;
+    /* one-shot while the bytes each rank reads from the others stay small */
+    const int oneshot = kind == TUTTI_WIN_ALLREDUCE && st->bytes * (size_t)(p - 1) < w->oneshot;
     const int writes = kind != TUTTI_WIN_BROADCAST || me == root;
     char *mine = w->base[e->rank];
 
@@ -215,29 +238,30 @@ tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_ste
                 case TUTTI_WIN_ALLREDUCE:
                 case TUTTI_WIN_REDUCE:
                     if (oneshot) {
-                        tutti_copy(wb, src + off, len);
+                        tutti_win_in(w, wb, src + off, len);
                     } else {
                         for (int j = 0; j < p; j++) {
                             size_t a, n;
                             if (j == me) continue;
                             tutti_win_split(ne, p, j, &a, &n);
-                            tutti_copy(wb + a * es, src + off + a * es, n * es);
+                            tutti_win_in(w, wb + a * es, src + off + a * es, n * es);
                         }
                     }
                     break;
                 case TUTTI_WIN_REDUCE_SCATTER:
                     for (int j = 0; j < p; j++)
-                        if (j != me) tutti_copy(wb + (size_t)j * cap, src + (size_t)j * st->bytes + off, len);
+                        if (j != me) tutti_win_in(w, wb + (size_t)j * cap, src + (size_t)j * st->bytes + off, len);
                     break;
                 case TUTTI_WIN_ALLGATHER:
-                    tutti_copy(wb, src + off, len);
+                    tutti_win_in(w, wb, src + off, len);
                     tutti_win_put(st->dst + (size_t)me * st->bytes + off, src + off, len, stream);
                     break;
                 case TUTTI_WIN_BROADCAST:
-                    tutti_copy(wb, src + off, len);
+                    tutti_win_in(w, wb, src + off, len);
                     if (st->dst) tutti_win_put(st->dst + off, src + off, len, stream);
                     break;
                 }
+                if (w->nt_min) tutti_copy_fence(); /* streaming stores before the counter */
                 tutti_win_publish(e, C_COPIED, g);
                 x->steps_done++;
             }
@@ -254,11 +278,12 @@ tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_ste
             case TUTTI_WIN_REDUCE:
                 if (oneshot) {
                     if (kind == TUTTI_WIN_ALLREDUCE || me == root)
-                        tutti_win_reduce(e, x, st, st->dst + off, NULL, boff, ne, div);
+                        tutti_win_reduce(e, x, st, st->dst + off, NULL, boff, ne, div, NULL, 0);
                 } else {
-                    tutti_win_reduce(e, x, st, wb + s0 * es, st->src + off + s0 * es, boff + s0 * es, sn, div);
-                    if (kind == TUTTI_WIN_ALLREDUCE || me == root)
-                        tutti_win_put(st->dst + off + s0 * es, wb + s0 * es, sn * es, stream);
+                    /* into my window (the others read it there), and on to dst */
+                    int out = kind == TUTTI_WIN_ALLREDUCE || me == root;
+                    tutti_win_reduce(e, x, st, wb + s0 * es, st->src + off + s0 * es, boff + s0 * es, sn, div,
+                                     out ? st->dst + off + s0 * es : NULL, stream);
                     tutti_win_publish(e, C_REDUCED, g);
                 }
                 break;
@@ -269,10 +294,10 @@ tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_ste
                 const char *s_lo = st->src, *s_hi = st->src + (size_t)p * st->bytes;
                 int alias = st->dst + off < s_hi && s_lo < st->dst + off + len;
                 if (alias) {
-                    tutti_win_reduce(e, x, st, wb + (size_t)me * cap, own, boff + (size_t)me * cap, ne, div);
-                    tutti_win_put(st->dst + off, wb + (size_t)me * cap, len, stream);
+                    tutti_win_reduce(e, x, st, wb + (size_t)me * cap, own, boff + (size_t)me * cap, ne, div,
+                                     st->dst + off, stream);
                 } else {
-                    tutti_win_reduce(e, x, st, st->dst + off, own, boff + (size_t)me * cap, ne, div);
+                    tutti_win_reduce(e, x, st, st->dst + off, own, boff + (size_t)me * cap, ne, div, NULL, 0);
                 }
                 break;
             }
@@ -315,5 +340,6 @@ tutti_result_t tutti_win_run(tutti_engine_t *e, tutti_exec_t *x, const tutti_ste
             break;
         }
     }
+    x->wg0 = 0; /* done: a later window step of this schedule begins afresh */
     return TUTTI_SUCCESS;
 }

@@ -98,6 +98,12 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net
     if (ppn > 1) slot = tutti_param_size(TUTTI_P_SHM_SLOT_SIZE);
     if (nodes > 1 && (!slot || netslot < slot)) slot = netslot;
     tutti_model_defaults(&cfg.model, net, ppn, sockets, 1.0, slot);
+    /* one node of several ranks: shm windows, as a communicator would map */
+    if (nodes == 1 && ppn > 1 && tutti_param_size(TUTTI_P_SHM_WIN_SIZE) >= 64) {
+        cfg.model.win = 1;
+        cfg.model.win_bytes = tutti_param_size(TUTTI_P_SHM_WIN_SIZE);
+        cfg.model.win_oneshot = tutti_param_size(TUTTI_P_SHM_WIN_ONESHOT);
+    }
     (void)tutti_param_raw(TUTTI_P_SMALL_MSG_SIZE, &from_env);
     if (from_env) cfg.model.on = 0;
     printf("# Algorithms for %d node(s) x %d rank(s) = %d ranks, %d socket(s) per node, %s between nodes "

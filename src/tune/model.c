@@ -73,10 +73,14 @@ void tutti_model_calibrate(tutti_model_t *m, int nnodes, double alpha, double be
     snprintf(m->source, sizeof(m->source), "%s", source);
 }
 
-/* Window steps: a counter hand-off costs about what a FIFO message does;
- * bytes move at in-cache copy speed, with no chain of hand-offs between
- * them (measured: perf/README.md, "Node-local collectives"). */
-static const double tutti_model_win_beta = 1.0 / 10e9;
+/* Window steps: a wait on a counter costs less than a FIFO message (no
+ * slot, no tail to hand back; waits on several ranks overlap), and bytes
+ * move at in-cache copy speed with no chain of hand-offs between them
+ * (measured 15-19 GB/s bus bandwidth at 128 KiB-2 MiB on 2 ranks, and
+ * the fastest at every size on 4 ranks sharing 2 CPUs: perf/README.md,
+ * "Node-local collectives"). */
+static const double tutti_model_win_beta = 1.0 / 20e9;
+static const double tutti_model_win_sync = 0.75; /* of the hop's alpha */
 
 /* The window algorithm (collectives/window/window.c, core/window.c): per
  * chunk of the window's size a fixed number of synchronisations (three for
@@ -84,11 +88,15 @@ static const double tutti_model_win_beta = 1.0 / 10e9;
  * own share of the copies and reductions. */
 static double tutti_model_window(const tutti_model_t *m, int c, double n, int p, double al)
 {
-    double be = tutti_model_win_beta, ga = m->gamma, w = (double)(m->win_bytes ? m->win_bytes : 1 << 20);
+    /* its reductions run over 16 KiB blocks that stay in L1 through all p
+     * inputs: about twice the ring's per-byte rate measured (one-shot on 4
+     * ranks: 8 KiB in 7.6 us, where gamma alone would say 8 us) */
+    double be = tutti_model_win_beta, ga = m->gamma * 0.5, w = (double)(m->win_bytes ? m->win_bytes : 1 << 20);
+    al *= tutti_model_win_sync;
     double f = (double)(p - 1) / p;
     switch (c) {
     case TUTTI_COLL_ALLREDUCE:
-        if (n <= (double)m->win_oneshot) return 2 * al + n * be + (p - 1) * n * (be + ga);
+        if (n * (p - 1) < (double)m->win_oneshot) return 2 * al + n * be + (p - 1) * n * (be + ga);
         return 3 * al * ceil(n / w) + f * n * be + f * n * (be + ga) + n * be;
     case TUTTI_COLL_REDUCE:
         return 3 * al * ceil(n / w) + f * n * be + f * n * (be + ga) + n / p * be;
@@ -96,8 +104,14 @@ static double tutti_model_window(const tutti_model_t *m, int c, double n, int p,
         return 2 * al * ceil(n / w) + f * n * be + f * n * (be + ga);
     case TUTTI_COLL_ALLGATHER: /* n: the whole result */
         return 2 * al * ceil(n / p / w) + n / p * be + f * n * be;
-    case TUTTI_COLL_BROADCAST: /* the root's copy-in overlaps the readers' copy-out */
-        return 2 * al * ceil(n / w) + n * be + (n < w ? n : w) * be;
+    case TUTTI_COLL_BROADCAST:
+        /* the root's copy-in overlaps the readers' copy-out; but the root
+         * may run only two chunks ahead of its slowest reader, and back to
+         * back small broadcasts then wait for every reader in turn, where a
+         * tree's FIFOs let the root run eight messages ahead (measured on
+         * 4 ranks over 2 CPUs: 1.8 us against Open MPI's 0.13-0.24 at 8-128
+         * B; perf/README.md) */
+        return (2 + (p - 1) / m->oversub) * al / tutti_model_win_sync * ceil(n / w) + n * be + (n < w ? n : w) * be;
     }
     return -1;
 }

@@ -99,10 +99,14 @@ typedef enum {
       "chunks of this size; memory per node: 2 x this x local ranks).  0: no " \
       "windows (the window algorithm is then unavailable).")                   \
     X(SHM_WIN_ONESHOT, SIZE, "16K", 0, (double)(1ULL << 30),                   \
-      "Window all-reduce: calls of at most this many bytes take the one-shot " \
+      "Window all-reduce: calls whose bytes x (ranks - 1) stay below this take the one-shot " \
       "form (every rank reduces the whole vector from every window: one "      \
       "synchronisation); larger ones reduce a slice each and copy the others " \
       "out (two).  Must be the same on every rank.")                           \
+    X(SHM_WIN_NT_MIN, SIZE, "64K", 0, (double)(1ULL << 40),                    \
+      "Window algorithm: copies into a rank's window of at least this many "  \
+      "bytes use non-temporal stores, so readers pull them from memory "       \
+      "instead of another core's cache.  0: never.")                           \
     X(TRANSPORTS, STRING, "", 0, 0,                                            \
       "Transports to use, in order of preference: each peer gets the first "   \
       "one that reaches it (shm: same node only).  Empty: the built ones in "  \

@@ -34,7 +34,7 @@ static void verdict(int local_ok, const char *local_msg, const char *desc)
 }
 
 /* A case that cannot run here, and why (the same on every rank). */
-static void verdict_skip(const char *desc, const char *why)
+static inline void verdict_skip(const char *desc, const char *why)
 {
     int me;
     MPI_Comm_rank(MPI_COMM_WORLD, &me);

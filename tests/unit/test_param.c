@@ -67,11 +67,11 @@ static void test_algo(void)
     tap_ok(tutti_algo_select(&c, TUTTI_COLL_ALLREDUCE, 8, 4, 1) == TUTTI_ALGO_RING, "forced ring wins for small messages");
     tap_ok(tutti_algo_config_parse(&c, "allreduce:tree;broadcast:ring", 32768, err, sizeof(err)) == 0 &&
                c.allowed[TUTTI_COLL_ALLREDUCE] == BIT(TREE) && c.allowed[TUTTI_COLL_BROADCAST] == BIT(RING) &&
-               c.allowed[TUTTI_COLL_REDUCE] == (BIT(RING) | BIT(TREE)),
+               c.allowed[TUTTI_COLL_REDUCE] == (BIT(RING) | BIT(TREE) | BIT(WINDOW)),
            "TUTTI_ALGO 'allreduce:tree;broadcast:ring'");
     tap_ok(tutti_algo_config_parse(&c, "^tree", 32768, err, sizeof(err)) == 0 &&
-               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD) | BIT(HIER)) &&
-               c.allowed[TUTTI_COLL_BROADCAST] == (BIT(RING) | BIT(HIER)),
+               c.allowed[TUTTI_COLL_ALLREDUCE] == (BIT(RING) | BIT(RD) | BIT(HIER) | BIT(WINDOW)) &&
+               c.allowed[TUTTI_COLL_BROADCAST] == (BIT(RING) | BIT(HIER) | BIT(WINDOW)),
            "TUTTI_ALGO '^tree' excludes tree everywhere");
     /* the job's shape: hierarchical where several nodes have several ranks */
     tutti_algo_config_parse(&c, "", 32768, err, sizeof(err));
@@ -178,7 +178,7 @@ static void test_algo(void)
     struct { const char *spec, *needle; } bad[] = {
         {"allreduce:foo", "foo"},        {"foo", "foo"},
         {"allgather:tree", "tree"},      {"bogus:ring", "bogus"},
-        {"allreduce:^ring,tree,rd,hier", "without any"}, {"reduce_scatter:^ring", "without any"},
+        {"allreduce:^ring,tree,rd,hier,window", "without any"}, {"reduce_scatter:^ring,window", "without any"},
         {"allreduce:", "no algorithm"},  {":ring", "collective"},
         {"allreduce:tree@0-64K,ring@32K-max", "overlap"}, {"allreduce:tree@64K-0", "bad size range"},
         {"allreduce:tree@0-64Q", "64Q"},  {"allreduce:tree@0-64K,ring", "algo@lo-hi"},

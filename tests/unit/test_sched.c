@@ -113,6 +113,8 @@ static int run_case(const sched_case_t *c)
         tutti_coll_args_t a = {.coll = c->coll, .sendbuf = send, .recvbuf = recv, .count = c->count,
                                .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es,
                                .node_of_rank = shape ? node : NULL, .nnodes = nnodes,
+                               /* hier inside nodes over windows in half the cases */
+                               .node_win = c->algo == TUTTI_ALGO_HIER && (c->seed / 4) % 2,
                                .ring_order = shape ? order : NULL, .ring_pos = shape ? pos : NULL};
         tutti_sched_init(&xs[r].sched, c->slot, es, 2);
         if (c->count > 0 || c->coll == TUTTI_COLL_BARRIER) {

@@ -20,7 +20,10 @@ check "--tune --nodes 4 --ppn 8: hierarchical all-reduce for small calls, ring f
     sh -c 'echo "$0" | grep -q "^allreduce: 0-[0-9]*[KM] hier.*-max ring$" &&
         echo "$0" | grep -q "^allreduce  *8 B  hier   model (defaults for shm and tcp): .*\*hier [0-9.]* us"' "$out"
 out=$("$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
-check "--tune --nodes 1 --ppn 4: the model gives rd for small calls, ring for large" \
+check "--tune --nodes 1 --ppn 4: the model gives the node's windows from small calls on" \
+    sh -c 'echo "$0" | grep -q "^allreduce: 0-.*window$" && echo "$0" | grep -q "^reduce_scatter: .*window$"' "$out"
+out=$(TUTTI_SHM_WIN_SIZE=0 "$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
+check "TUTTI_SHM_WIN_SIZE=0: no windows, so rd for small calls, ring for large" \
     sh -c 'echo "$0" | grep -q "^allreduce: 0-[0-9]*K rd, [0-9]*K-max ring$"' "$out"
 out=$("$B/tutti-info" --tune --nodes 64 --ppn 1 --net verbs 2>&1)
 check "--tune --nodes 64 --ppn 1 --net verbs: tree broadcast for small calls on many nodes, ring for large" \

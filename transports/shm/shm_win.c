@@ -202,6 +202,7 @@ tutti_result_t tutti_shm_window(void *tpcomm, tutti_tp_window_t *w)
     w->bytes = sc->win_bytes;
     w->nbuf = sc->win_nbuf;
     w->oneshot = sc->win_oneshot;
+    w->nt_min = (size_t)tutti_param_size(TUTTI_P_SHM_WIN_NT_MIN);
     w->base = sc->win_base;
     w->ctl = sc->win_ctl;
     return TUTTI_SUCCESS;
