@@ -15,6 +15,7 @@
  */
 #include "harness.h"
 
+#include "harness_int.h"
 #include "perf_math.h"
 #include "refcheck.h"
 #include "tutti.h"
@@ -32,27 +33,18 @@
 
 #define CANARY 64
 
-typedef struct {
-    size_t minbytes, maxbytes, stepbytes;
-    double stepfactor;
-    int iters, warmup, check, blocking, average, per_iter;
-    int all_dt, all_op, all_root, dt, op, root;
-    double timeout;
-    const char *json;
-    int mpi, sweep, cold, slices;
-} opts_t;
 
 static const char *const coll_api_name[PERF_NCOLL] = {"allreduce", "broadcast", "allgather", "reduce_scatter", "reduce",
                                                       "alltoall",  "sendrecv"};
-static const char *const algos[PERF_NCOLL][5] = {{"ring", "tree", "rd", "hier", NULL},
-                                                    {"ring", "tree", "hier", NULL},
-                                                    {"ring", "rd", "hier", NULL},
-                                                    {"ring", NULL},
-                                                    {"ring", "tree", NULL},
+static const char *const algos[PERF_NCOLL][6] = {{"ring", "tree", "rd", "hier", "window", NULL},
+                                                    {"ring", "tree", "hier", "window", NULL},
+                                                    {"ring", "rd", "hier", "window", NULL},
+                                                    {"ring", "window", NULL},
+                                                    {"ring", "tree", "window", NULL},
                                                     {"pairwise", NULL},
                                                     {NULL}};
-static const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg", "band", "bor", "bxor"};
-static const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
+const char *const op_names[TUTTI_NUM_OPS] = {"sum", "prod", "min", "max", "avg", "band", "bor", "bxor"};
+const char *const dt_names[TUTTI_NUM_DATATYPES] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
                                                           "half", "bfloat16", "float", "double", "int16", "uint16"};
 
 static int me, np;
@@ -79,120 +71,6 @@ static double now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
 }
-
-static void usage(void)
-{
-    if (me != 0) return;
-    fprintf(stderr,
-            "usage: mpirun -np N %s [options]\n"
-            "  -b, --minbytes SIZE     smallest size (default 32M; K/M/G suffixes)\n"
-            "  -e, --maxbytes SIZE     largest size (default 32M)\n"
-            "  -i, --stepbytes SIZE    increment between sizes (default 1M)\n"
-            "  -f, --stepfactor F      multiply sizes by F instead\n"
-            "  -n, --iters N           timed iterations per size (default 20)\n"
-            "  -w, --warmup_iters N    untimed iterations first (default 1)\n"
-            "  -c, --check N           check results: 0 no, N > 0 yes (default 1)\n"
-            "  -d, --datatype T|all    int8 uint8 int32 uint32 int64 uint64 half bfloat16 float double\n"
-            "  -o, --op OP|all         sum prod min max avg (default sum)\n"
-            "  -r, --root R|all        root of broadcast/reduce (default 0)\n"
-            "  -a, --average 0..3      time across ranks: 0 rank 0, 1 mean, 2 min, 3 max (default 1)\n"
-            "  -z, --blocking 0|1      0: post all iterations nonblocking then wait; 1: blocking calls (default 1)\n"
-            "  -T, --timeout S         deadline in seconds for each operation's waits\n"
-            "  -I, --per_iter_timing 1 add min, median and p99 of per-iteration times\n"
-            "  -J, --output_file F     write the results as JSON to F\n"
-            "      --mpi               also run MPI on the same ranks, sizes and buffers; show the ratio\n"
-            "      --cache-cold        rotate through buffers larger than the last-level cache\n"
-            "      --sweep             run every algorithm at every size and mark the fastest\n"
-            "      --slices            run the tuner's algorithm at every size with every pipelining slice\n"
-            "                          (4K .. 256K) and compare the tuner's slice with the fastest\n"
-            "      --vcounts           alltoall_perf: time tutti_alltoallv against MPI_Alltoallv (equal blocks)\n",
-            bench_name);
-}
-
-static int lookup(const char *s, const char *const *names, int n)
-{
-    for (int k = 0; k < n; k++)
-        if (strcasecmp(s, names[k]) == 0) return k;
-    if (strcasecmp(s, "float32") == 0) return TUTTI_FLOAT32;
-    if (strcasecmp(s, "float64") == 0) return TUTTI_FLOAT64;
-    if (strcasecmp(s, "float16") == 0 || strcasecmp(s, "fp16") == 0) return TUTTI_FLOAT16;
-    if (strcasecmp(s, "bf16") == 0) return TUTTI_BFLOAT16;
-    return -1;
-}
-
-static int parse_opts(int argc, char **argv, opts_t *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->minbytes = o->maxbytes = 32u << 20;
-    o->stepbytes = 1u << 20;
-    o->iters = 20;
-    o->warmup = 1;
-    o->check = 1;
-    o->blocking = 1;
-    o->average = 1;
-    o->dt = TUTTI_FLOAT32;
-    o->op = TUTTI_SUM;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define IS(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
-        if (IS("--mpi", "--mpi")) { o->mpi = 1; continue; }
-        if (IS("--sweep", "--sweep")) { o->sweep = 1; continue; }
-        if (IS("--slices", "--slices")) { o->sweep = o->slices = 1; continue; }
-        if (IS("--cache-cold", "--cache-cold")) { o->cold = 1; continue; }
-        if (IS("--vcounts", "--vcounts")) {
-            if (coll != PERF_ALLTOALL) {
-                if (me == 0) fprintf(stderr, "%s: --vcounts is for alltoall_perf\n", bench_name);
-                return -1;
-            }
-            vcounts = 1;
-            continue;
-        }
-        if (IS("-h", "--help")) { usage(); return -1; }
-        if (!v) { if (me == 0) fprintf(stderr, "%s: %s needs a value\n", bench_name, a); return -1; }
-        i++;
-        int bad = 0;
-        char *end;
-        if (IS("-b", "--minbytes")) bad = perf_parse_size(v, &o->minbytes);
-        else if (IS("-e", "--maxbytes")) bad = perf_parse_size(v, &o->maxbytes);
-        else if (IS("-i", "--stepbytes")) bad = perf_parse_size(v, &o->stepbytes) || o->stepbytes == 0;
-        else if (IS("-f", "--stepfactor")) { o->stepfactor = strtod(v, &end); bad = *end || o->stepfactor <= 1; }
-        else if (IS("-n", "--iters")) { o->iters = (int)strtol(v, &end, 10); bad = *end || o->iters < 1; }
-        else if (IS("-w", "--warmup_iters")) { o->warmup = (int)strtol(v, &end, 10); bad = *end || o->warmup < 0; }
-        else if (IS("-c", "--check")) { o->check = (int)strtol(v, &end, 10); bad = *end || o->check < 0; }
-        else if (IS("-z", "--blocking")) { o->blocking = (int)strtol(v, &end, 10); bad = *end || o->blocking < 0 || o->blocking > 1; }
-        else if (IS("-a", "--average")) { o->average = (int)strtol(v, &end, 10); bad = *end || o->average < 0 || o->average > 3; }
-        else if (IS("-I", "--per_iter_timing")) { o->per_iter = (int)strtol(v, &end, 10); bad = *end; }
-        else if (IS("-T", "--timeout")) { o->timeout = strtod(v, &end); bad = *end || o->timeout <= 0; }
-        else if (IS("-J", "--output_file")) o->json = v;
-        else if (IS("-d", "--datatype")) {
-            if (strcmp(v, "all") == 0) o->all_dt = 1;
-            else bad = (o->dt = lookup(v, dt_names, TUTTI_NUM_DATATYPES)) < 0;
-        } else if (IS("-o", "--op")) {
-            if (strcmp(v, "all") == 0) o->all_op = 1;
-            else bad = (o->op = lookup(v, op_names, TUTTI_NUM_OPS)) < 0;
-        } else if (IS("-r", "--root")) {
-            if (strcmp(v, "all") == 0) o->all_root = 1;
-            else { o->root = (int)strtol(v, &end, 10); bad = *end || o->root < 0 || o->root >= np; }
-        } else {
-            if (me == 0) fprintf(stderr, "%s: unknown option %s\n", bench_name, a);
-            usage();
-            return -1;
-        }
-#undef IS
-        if (bad) {
-            if (me == 0) fprintf(stderr, "%s: bad value '%s' for %s\n", bench_name, v, a);
-            return -1;
-        }
-    }
-    if (o->minbytes > o->maxbytes) {
-        if (me == 0) fprintf(stderr, "%s: -b %zu is larger than -e %zu\n", bench_name, o->minbytes, o->maxbytes);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- buffers ---------------------------------------------------------------- */
 
 typedef struct {
     char *send, *recv; /* pools; in cache-cold mode several sets side by side */
@@ -302,41 +180,10 @@ static tutti_result_t tutti_call(const call_t *c, tutti_request_t *req)
     }
 }
 
-static MPI_Datatype mpi_type(int dt)
-{
-    switch (dt) {
-    case TUTTI_INT8: return MPI_INT8_T;
-    case TUTTI_UINT8: return MPI_UINT8_T;
-    case TUTTI_INT16: return MPI_INT16_T;
-    case TUTTI_UINT16: return MPI_UINT16_T;
-    case TUTTI_INT32: return MPI_INT32_T;
-    case TUTTI_UINT32: return MPI_UINT32_T;
-    case TUTTI_INT64: return MPI_INT64_T;
-    case TUTTI_UINT64: return MPI_UINT64_T;
-    case TUTTI_FLOAT32: return MPI_FLOAT;
-    case TUTTI_FLOAT64: return MPI_DOUBLE;
-    default: return MPI_DATATYPE_NULL; /* no float16/bfloat16 in MPI-3/4 */
-    }
-}
-
-static MPI_Op mpi_op(int op)
-{
-    switch (op) {
-    case TUTTI_SUM: return MPI_SUM;
-    case TUTTI_PROD: return MPI_PROD;
-    case TUTTI_MIN: return MPI_MIN;
-    case TUTTI_MAX: return MPI_MAX;
-    case TUTTI_BAND: return MPI_BAND;
-    case TUTTI_BOR: return MPI_BOR;
-    case TUTTI_BXOR: return MPI_BXOR;
-    default: return MPI_OP_NULL; /* MPI has no average */
-    }
-}
-
 static int mpi_call(const call_t *c, MPI_Request *req)
 {
-    MPI_Datatype t = mpi_type(c->dt);
-    MPI_Op o = mpi_op(c->op);
+    MPI_Datatype t = perf_mpi_type(c->dt);
+    MPI_Op o = perf_mpi_op(c->op);
     int n = (int)c->count;
     const void *s = c->send == c->recv ? MPI_IN_PLACE : c->send;
     switch (coll) {
@@ -589,6 +436,7 @@ static void print_table_header(const opts_t *o)
     printf("     (us)  (GB/s)  (GB/s)       ");
     if (o->per_iter) printf("   (us)   (us)   (us)");
     if (o->mpi) printf("      (us) (GB/s)   (x)");
+    if (o->memcpy_bar) printf("  memcpy(GB/s) bus/mc (out, in)");
     printf("\n");
 }
 
@@ -638,7 +486,7 @@ static void run_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int op
     size_t es = tutti_datatype_size((tutti_datatype_t)dt);
     size_t count = perf_count(coll, bytes, es, np);
     size_t realbytes = count * es;
-    int mpi_ok = o->mpi && mpi_type(dt) != MPI_DATATYPE_NULL && (!has_op() || mpi_op(op) != MPI_OP_NULL);
+    int mpi_ok = o->mpi && perf_mpi_type(dt) != MPI_DATATYPE_NULL && (!has_op() || perf_mpi_op(op) != MPI_OP_NULL);
     result_t t[2], m[2];
     memset(t, 0, sizeof(t));
     memset(m, 0, sizeof(m));
@@ -650,10 +498,16 @@ static void run_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int op
     }
     *busbw_sum += perf_algbw(realbytes, t[0].time) * perf_busbw_factor(coll, np);
     (*rows)++;
+    double mc = o->memcpy_bar ? perf_memcpy_bw(o->iters, realbytes) : 0;
     if (me != 0) return;
     printf("%12zu  %12zu  %8s  %6s  %6d", realbytes, count, dt_names[dt], has_op() ? op_names[op] : "none", has_root() ? root : -1);
     print_placement(o, &t[0], &m[0], realbytes, mpi_ok);
     print_placement(o, &t[1], &m[1], realbytes, mpi_ok);
+    if (o->memcpy_bar) {
+        double bus = perf_algbw(realbytes, t[0].time) * perf_busbw_factor(coll, np);
+        double busi = perf_algbw(realbytes, t[1].time) * perf_busbw_factor(coll, np);
+        printf("  %6.2f %5.2fx %5.2fx", mc, mc > 0 ? bus / mc : 0, mc > 0 ? busi / mc : 0);
+    }
     printf("\n");
     fflush(stdout);
     if (json) {
@@ -662,6 +516,7 @@ static void run_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int op
                 algo_at(realbytes));
         json_placement("out_of_place", &t[0], o->mpi ? &m[0] : NULL, realbytes, o->check, mpi_ok, 0);
         json_placement("in_place", &t[1], o->mpi ? &m[1] : NULL, realbytes, o->check, mpi_ok, 1);
+        if (o->memcpy_bar) fprintf(json, ", \"memcpy\": {\"bw\": %.4f}", mc);
         fprintf(json, "}");
     }
 }
@@ -672,8 +527,8 @@ static void sweep_size(const opts_t *o, pool_t *pool, size_t bytes, int dt, int 
     size_t es = tutti_datatype_size((tutti_datatype_t)dt);
     size_t count = perf_count(coll, bytes, es, np);
     size_t realbytes = count * es;
-    double times[5] = {0};
-    long wrong[5] = {0};
+    double times[6] = {0};
+    long wrong[6] = {0};
     long oob = 0;
     int n = 0, best = 0;
     for (; algos[coll][n]; n++) {
@@ -770,7 +625,7 @@ int perf_main(int argc, char **argv, perf_coll_t which, const char *name)
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     MPI_Comm_size(MPI_COMM_WORLD, &np);
-    if (parse_opts(argc, argv, &o) != 0) {
+    if (perf_parse_opts(argc, argv, &o, coll, me, bench_name, &vcounts) != 0) {
         MPI_Finalize();
         return 2;
     }
