@@ -141,6 +141,9 @@ typedef struct tutti_shm_comm {
 /* Segment creation/mapping (shm_seg.c). */
 tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
 void tutti_shm_seg_release(tutti_shm_comm_t *sc);
+/* Every rank's `bytes` of `mine` (malloc'ed, by rank; the caller frees),
+ * or NULL with *r and setup->err set (shm_seg.c). */
+void *tutti_shm_allgather(const tutti_tp_setup_t *setup, const void *mine, size_t bytes, tutti_result_t *r);
 /* Windows (shm_win.c): collective over the communicator, like the segment. */
 tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
 void tutti_shm_win_release(tutti_shm_comm_t *sc);

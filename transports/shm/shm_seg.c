@@ -101,21 +101,30 @@ tutti_result_t tutti_shm_peer_alive(tutti_shm_comm_t *sc, int local, uint64_t se
     return TUTTI_SUCCESS;
 }
 
+void *tutti_shm_allgather(const tutti_tp_setup_t *setup, const void *mine, size_t bytes, tutti_result_t *r)
+{
+    void *all = calloc((size_t)setup->nranks, bytes);
+    if (!all) {
+        snprintf(setup->err, setup->errlen, "shm: out of memory");
+        *r = TUTTI_ERR_NO_MEMORY;
+        return NULL;
+    }
+    *r = setup->boot->allgather(setup->boot->ctx, mine, all, bytes);
+    if (*r != TUTTI_SUCCESS) {
+        if (!setup->err[0]) snprintf(setup->err, setup->errlen, "shm: bootstrap allgather failed");
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
 /* Everyone learns everyone's status; fails with a message naming the first
  * rank that failed. */
 static tutti_result_t tutti_shm_agree(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup, tutti_shm_status_t mine)
 {
-    tutti_shm_status_t *all = calloc((size_t)setup->nranks, sizeof(*all));
-    if (!all) {
-        snprintf(setup->err, setup->errlen, "shm: out of memory");
-        return TUTTI_ERR_NO_MEMORY;
-    }
-    tutti_result_t r = setup->boot->allgather(setup->boot->ctx, &mine, all, sizeof(mine));
-    if (r != TUTTI_SUCCESS) {
-        if (!setup->err[0]) snprintf(setup->err, setup->errlen, "shm: bootstrap allgather failed");
-        free(all);
-        return r;
-    }
+    tutti_result_t r;
+    tutti_shm_status_t *all = tutti_shm_allgather(setup, &mine, sizeof(mine), &r);
+    if (!all) return r;
     for (int q = 0; q < setup->nranks; q++) {
         if (all[q].status == 0) continue;
         int stage = all[q].stage >= 0 && all[q].stage < 7 ? all[q].stage : 0;
@@ -249,13 +258,9 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
             }
         }
         cs.status = why; /* agreement only: a failure here is not an error */
-        tutti_shm_status_t *all = calloc((size_t)setup->nranks, sizeof(*all));
-        if (!all) {
-            r = TUTTI_ERR_NO_MEMORY;
-            goto fail;
-        }
-        r = setup->boot->allgather(setup->boot->ctx, &cs, all, sizeof(cs));
-        int ok = r == TUTTI_SUCCESS && active && cma_wanted;
+        tutti_shm_status_t *all = tutti_shm_allgather(setup, &cs, sizeof(cs), &r);
+        if (!all) goto fail;
+        int ok = active && cma_wanted;
         for (int l = 0; ok && l < sc->nlocal; l++)
             if (all[sc->local_ranks[l]].status) {
                 if (sc->me == 0)
@@ -267,7 +272,6 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
                 ok = 0;
             }
         free(all);
-        if (r != TUTTI_SUCCESS) goto fail;
         sc->cma = ok;
     }
     if (active)

@@ -49,17 +49,9 @@ static void tutti_shm_win_name(const tutti_shm_comm_t *sc, int local, char *buf,
 static tutti_result_t tutti_shm_win_agree(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup,
                                           tutti_shm_win_status_t mine)
 {
-    tutti_shm_win_status_t *all = calloc((size_t)setup->nranks, sizeof(*all));
-    if (!all) {
-        snprintf(setup->err, setup->errlen, "shm: out of memory");
-        return TUTTI_ERR_NO_MEMORY;
-    }
-    tutti_result_t r = setup->boot->allgather(setup->boot->ctx, &mine, all, sizeof(mine));
-    if (r != TUTTI_SUCCESS) {
-        if (!setup->err[0]) snprintf(setup->err, setup->errlen, "shm: bootstrap allgather failed");
-        free(all);
-        return r;
-    }
+    tutti_result_t r;
+    tutti_shm_win_status_t *all = tutti_shm_allgather(setup, &mine, sizeof(mine), &r);
+    if (!all) return r;
     for (int l = 0; l < sc->nlocal && r == TUTTI_SUCCESS; l++) {
         const tutti_shm_win_status_t *s = &all[sc->local_ranks[l]];
         if (s->bytes != mine.bytes || s->oneshot != mine.oneshot) {
@@ -81,6 +73,17 @@ static tutti_result_t tutti_shm_win_agree(tutti_shm_comm_t *sc, const tutti_tp_s
     }
     free(all);
     return r;
+}
+
+/* Maps a window segment of sc->win_map bytes, pre-faulted; NULL with the
+ * stage and errno in *st. */
+static void *tutti_shm_win_map(const tutti_shm_comm_t *sc, int fd, tutti_shm_win_status_t *st)
+{
+    void *m = mmap(NULL, sc->win_map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (m != MAP_FAILED) return m;
+    st->status = errno;
+    st->stage = 3;
+    return NULL;
 }
 
 tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup)
@@ -119,11 +122,8 @@ tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
                 st.status = e;
                 st.stage = 2;
             } else {
-                void *m = mmap(NULL, sc->win_map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-                if (m == MAP_FAILED) {
-                    st.status = errno;
-                    st.stage = 3;
-                } else {
+                void *m = tutti_shm_win_map(sc, fd, &st);
+                if (m) {
                     sc->win_maps[sc->me] = m;
                     memset(m, 0, sc->win_map); /* touched here, by its owner */
                 }
@@ -147,13 +147,7 @@ tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
             st.status = EINVAL;
             st.stage = 5;
         } else {
-            void *m = mmap(NULL, sc->win_map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-            if (m == MAP_FAILED) {
-                st.status = errno;
-                st.stage = 3;
-            } else {
-                sc->win_maps[l] = m;
-            }
+            sc->win_maps[l] = tutti_shm_win_map(sc, fd, &st);
         }
         if (fd >= 0) close(fd);
         fd = -1;
