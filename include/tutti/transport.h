@@ -7,8 +7,9 @@
  * engine never hands a transport a user buffer on the data path: it asks for
  * a slot to write into (send side) or a filled slot to read from (receive
  * side), so that reductions read straight out of a received slot and write
- * straight into the next send slot.  Built-in transports (shm, and later
- * tcp, ucx, verbs) use exactly this interface; an out-of-tree one would too.
+ * straight into the next send slot.  Built-in transports (shm, tcp, ucx,
+ * verbs) use exactly this interface; so does a plugin built out of tree
+ * (docs/TRANSPORTS.md, examples/transport/).
  *
  * Rules for a transport:
  *  - The table starts with `size` (sizeof the table it was built with) and
@@ -26,6 +27,8 @@
  *  - comm_create is collective over every rank of the communicator, also on
  *    ranks that use the transport for no peer, because it may use the
  *    bootstrap's barrier and allgather.
+ *  - Transports are found through one entry point each (end of this file):
+ *    the built-in ones and plugins loaded at run time alike.
  */
 #ifndef TUTTI_TRANSPORT_H
 #define TUTTI_TRANSPORT_H
@@ -226,7 +229,41 @@ typedef struct tutti_transport {
      * when it has none (one local rank, windows disabled).  Same answer on
      * every rank of a node. */
     tutti_result_t (*window)(void *tpcomm, tutti_tp_window_t *w);
+
+    /* Added in version 1 after `window` (read only where `size` covers it):
+     * a version string for people ("1.2", "tutti 0.1.0, UCX 1.13.1"),
+     * shown by tutti-info; NULL if none. */
+    const char *version;
 } tutti_transport_t;
+
+/* The smallest table of interface version 1 the core accepts: every field
+ * up to `window`.  Fields added later are read only where size covers them. */
+#define TUTTI_TRANSPORT_V1_MIN_SIZE (offsetof(tutti_transport_t, window) + sizeof(void *))
+
+/*
+ * Entry points.  Every transport, built in or loaded, is found through one
+ * function of this type: the core passes the interface version it speaks,
+ * the transport returns its table (static storage, valid until the process
+ * ends) or an error with the reason in why ("libfoo.so.1 not found"); it
+ * is called once per process, before any other call, and may load the
+ * libraries it needs.  The core then checks the table (version, size, name,
+ * every operation non-NULL) and leaves out, with the reason, a transport
+ * that fails any of it.
+ *
+ * A plugin is a shared object exporting this entry under the name
+ * tutti_transport_plugin (declared below with default visibility, so a
+ * plugin built with -fvisibility=hidden still exports it).  The core loads
+ * the files named in TUTTI_TRANSPORT_PLUGINS and every tutti_tp_*.so in the
+ * directories of TUTTI_PLUGIN_PATH (docs/TRANSPORTS.md).  This header (and
+ * tutti.h, which it includes) is all a plugin needs.
+ */
+typedef tutti_result_t (*tutti_transport_entry_t)(uint32_t api_version, const tutti_transport_t **tp, char *why,
+                                                  size_t whylen);
+#define TUTTI_TRANSPORT_PLUGIN_SYMBOL "tutti_transport_plugin"
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+tutti_result_t tutti_transport_plugin(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,8 @@
  */
 #include "api/api.h"
 
+#include "launch/kvs.h"
+
 #include "util/log.h"
 #include "util/param.h"
 #include "util/siphash.h"
@@ -209,15 +211,78 @@ static int tutti_hex_secret(const char *hex, uint8_t out[16])
     return 0;
 }
 
+/* Through the launcher's key-value service (launch/kvs.h): rank 0 makes a
+ * unique id (its rendezvous address, a fresh random secret) and publishes
+ * it; the others read it after the fence.  Rank 0 publishes its error
+ * instead when it cannot make one, so nobody waits for nothing. */
+static tutti_result_t tutti_init_kvs(tutti_comm_t *comm, tutti_kvs_t *kvs, const char *call)
+{
+    static int ncalls; /* same sequence on every rank: one key per call */
+    char key[32], val[2 * sizeof(tutti_unique_id_t) + 1], err[TUTTI_ERRLEN] = "";
+    double timeout = tutti_param_seconds(TUTTI_P_INIT_TIMEOUT);
+    tutti_unique_id_t id;
+    tutti_result_t r = TUTTI_SUCCESS;
+    snprintf(key, sizeof(key), "tutti-id-%d", __atomic_fetch_add(&ncalls, 1, __ATOMIC_SEQ_CST));
+    if (kvs->rank == 0) {
+        r = tutti_get_unique_id(&id);
+        if (r == TUTTI_SUCCESS) {
+            for (size_t i = 0; i < sizeof(id); i++)
+                snprintf(val + 2 * i, 3, "%02x", (unsigned char)id.internal[i]);
+        } else {
+            snprintf(val, sizeof(val), "error:%s", tutti_result_name(r));
+        }
+        tutti_result_t pr = kvs->put(kvs, key, val, err, sizeof(err));
+        if (pr != TUTTI_SUCCESS)
+            return tutti_comm_error(NULL, pr, "%s: %s: rank 0 cannot publish its address: %s", call, kvs->route, err);
+    }
+    tutti_result_t fr = kvs->fence(kvs, timeout, err, sizeof(err));
+    if (fr != TUTTI_SUCCESS)
+        return tutti_comm_error(NULL, fr, "%s: %s: rank %d of %d: %s", call, kvs->route, kvs->rank, kvs->size, err);
+    if (r != TUTTI_SUCCESS) return r; /* rank 0's own error stays recorded */
+    if (kvs->rank != 0) {
+        r = kvs->get(kvs, 0, key, val, sizeof(val), timeout, err, sizeof(err));
+        if (r != TUTTI_SUCCESS)
+            return tutti_comm_error(NULL, r, "%s: %s: rank %d cannot read rank 0's address: %s", call, kvs->route,
+                                    kvs->rank, err);
+        if (strncmp(val, "error:", 6) == 0)
+            return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: rank 0 could not serve the rendezvous (%s)",
+                                    call, kvs->route, val + 6);
+        if (strlen(val) != 2 * sizeof(id))
+            return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: key %s holds %zu characters, not a tutti id",
+                                    call, kvs->route, key, strlen(val));
+        for (size_t i = 0; i < sizeof(id); i++) {
+            unsigned v;
+            if (sscanf(val + 2 * i, "%2x", &v) != 1)
+                return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: key %s is not hex", call, kvs->route, key);
+            id.internal[i] = (char)v;
+        }
+    }
+    TUTTI_INFO(TUTTI_SUBSYS_INIT, kvs->rank, "init from environment: rank %d of %d, rendezvous through %s", kvs->rank,
+               kvs->size, kvs->route);
+    return tutti_comm_init_rank(comm, kvs->size, id, kvs->rank);
+}
+
 tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)
 {
     const char *call = "tutti_comm_init_env";
-    char err[TUTTI_ERRLEN], addrtext[320];
+    char err[TUTTI_ERRLEN], addrtext[320], tried[1024] = "";
     int rank = -1, size = -1, local_size = -1;
     const char *src = NULL;
     tutti_result_t r;
     if (!comm) return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: comm is NULL", call);
     if ((r = tutti_init_check_params()) != TUTTI_SUCCESS) return r;
+
+    /* the launcher's service, unless the user gave the rendezvous */
+    int explicit = tutti_param_str(TUTTI_P_ROOT_ADDR)[0] ||
+                   (tutti_param_int(TUTTI_P_RANK) >= 0 && tutti_param_int(TUTTI_P_NRANKS) > 0);
+    if (!explicit) {
+        tutti_kvs_t *kvs = NULL;
+        r = tutti_kvs_service(&kvs, tried, sizeof(tried));
+        if (r == TUTTI_SUCCESS) return tutti_init_kvs(comm, kvs, call);
+        if (r != TUTTI_ERR_UNSUPPORTED)
+            return tutti_comm_error(NULL, r, "%s: the launcher's key-value service failed: %s", call, tried);
+        TUTTI_INFO(TUTTI_SUBSYS_INIT, -1, "no launcher service (%s): the environment's rules decide", tried);
+    }
 
     /* who am I */
     if (tutti_param_int(TUTTI_P_RANK) >= 0 && tutti_param_int(TUTTI_P_NRANKS) > 0) {
@@ -267,8 +332,9 @@ tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)
     } else {
         return tutti_comm_error(NULL, TUTTI_ERR_INVALID_USAGE,
                                 "%s: no rendezvous address: set TUTTI_ROOT_ADDR=host:port (or MASTER_ADDR and "
-                                "MASTER_PORT) to an address of rank 0's host%s",
-                                call, jobid ? "" : "; the launcher exports no job id to derive a local one from");
+                                "MASTER_PORT) to an address of rank 0's host%s%s%s",
+                                call, jobid ? "" : "; the launcher exports no job id to derive a local one from",
+                                tried[0] ? "; no launcher service: " : "", tried);
     }
     tutti_id_info_t info;
     memset(&info, 0, sizeof(info));

@@ -25,14 +25,16 @@ static tutti_result_t tutti_comm_boot_barrier(void *ctx)
 }
 
 /* TUTTI_TRANSPORTS: names in order of preference ("shm,tcp"), or
- * exclusions only ("^shm": the built-in order without them).  Fills order[]
- * with indexes into built[]; returns how many, or -1 with a message. */
-static int tutti_comm_transport_order(const char *spec, const tutti_transport_t *const *built, size_t nbuilt,
-                                      int *order, char *err, size_t errlen)
+ * exclusions only ("^shm": the registry's order without them).  Fills
+ * order[] with indexes into the registry: a named transport that was left
+ * out is kept (the probe then fails with the reason), one only allowed by
+ * default is skipped.  Returns how many, or -1 with a message. */
+static int tutti_comm_transport_order(const char *spec, const tutti_tp_entry_t *reg, size_t nreg, int *order,
+                                      char *err, size_t errlen)
 {
     int n = 0, excl = 0, incl = 0;
     uint32_t excluded = 0;
-    char tok[32];
+    char tok[TUTTI_TP_NAME_MAX];
     const char *p = spec;
     while (*p) {
         size_t len = strcspn(p, ",");
@@ -46,14 +48,16 @@ static int tutti_comm_transport_order(const char *spec, const tutti_transport_t 
         memcpy(tok, name, nl);
         tok[nl] = '\0';
         size_t t;
-        for (t = 0; t < nbuilt; t++)
-            if (strcmp(built[t]->name, tok) == 0) break;
-        if (t == nbuilt) {
-            char known[128] = "";
-            for (size_t k = 0; k < nbuilt; k++)
-                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", k ? ", " : "", built[k]->name);
-            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s': unknown transport '%s' (this build has: %s)", spec, tok,
-                     known);
+        for (t = 0; t < nreg; t++)
+            if (strcmp(reg[t].name, tok) == 0) break;
+        if (t == nreg) {
+            char known[256] = "";
+            for (size_t k = 0; k < nreg; k++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s%s", k ? ", " : "", reg[k].name,
+                         reg[k].tp ? "" : " (left out)");
+            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s': unknown transport '%s' (registered here: %s; tutti-info "
+                                  "lists them)",
+                     spec, tok, known);
             return -1;
         }
         if (neg) {
@@ -74,8 +78,8 @@ static int tutti_comm_transport_order(const char *spec, const tutti_transport_t 
         return -1;
     }
     if (!incl)
-        for (size_t t = 0; t < nbuilt; t++)
-            if (!(excluded & (1u << t))) order[n++] = (int)t;
+        for (size_t t = 0; t < nreg; t++)
+            if (!(excluded & (1u << t)) && reg[t].tp) order[n++] = (int)t;
     return n;
 }
 
@@ -93,31 +97,48 @@ static int tutti_comm_transport_named(const char *spec, const char *name)
     return 0;
 }
 
-/* Keeps in order[] the transports every rank can use (a device, a library:
- * the transport's probe), the same on every rank: one allgather of a bit
- * per transport.  One the user named but some rank cannot use is an error
- * naming that rank and why; one only allowed by default is dropped (INFO). */
-static tutti_result_t tutti_comm_transport_probe(tutti_comm_t comm, const tutti_transport_t *const *built, int *order,
-                                                 int *norder, char *err, size_t errlen)
+/* Keeps in order[] the transports every rank can use (registered, and its
+ * probe finds a device or a library), the same on every rank, in rank 0's
+ * order: one allgather of the names each rank can use (by name, so ranks
+ * whose hosts have different plugins still agree).  One the user named but
+ * some rank cannot use is an error naming that rank and why; one only
+ * allowed by default is dropped (INFO). */
+typedef struct {
+    uint32_t nok;
+    char ok[TUTTI_TP_REGISTRY_MAX][TUTTI_TP_NAME_MAX];
+    char why[124];
+} tutti_probe_t;
+
+static int tutti_probe_has(const tutti_probe_t *pr, const char *name)
 {
-    typedef struct {
-        uint32_t ok;
-        char why[124];
-    } tutti_probe_t;
+    for (uint32_t k = 0; k < pr->nok && k < TUTTI_TP_REGISTRY_MAX; k++)
+        if (strncmp(pr->ok[k], name, TUTTI_TP_NAME_MAX) == 0) return 1;
+    return 0;
+}
+
+static tutti_result_t tutti_comm_transport_probe(tutti_comm_t comm, const tutti_tp_entry_t *reg, size_t nreg,
+                                                 int *order, int *norder, char *err, size_t errlen)
+{
     int p = comm->nranks;
     const char *spec = tutti_param_str(TUTTI_P_TRANSPORTS);
     tutti_probe_t mine;
     memset(&mine, 0, sizeof(mine));
     for (int k = 0; k < *norder; k++) {
-        const tutti_transport_t *tp = built[order[k]];
-        int has_probe = tp->size >= offsetof(tutti_transport_t, probe) + sizeof(tp->probe) &&
-                        (tp->caps & TUTTI_TP_CAP_PROBE) && tp->probe;
+        const tutti_tp_entry_t *e = &reg[order[k]];
         char why[200] = "";
-        if (!has_probe || tp->probe(tutti_comm_transport_named(spec, tp->name), why, sizeof(why)) == TUTTI_SUCCESS) {
-            mine.ok |= 1u << order[k];
+        int ok;
+        if (!e->tp) {
+            snprintf(why, sizeof(why), "left out: %.180s", e->why);
+            ok = 0;
         } else {
-            TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s not usable on this rank: %s", tp->name, why);
-            if (!mine.why[0]) snprintf(mine.why, sizeof(mine.why), "%s: %s", tp->name, why);
+            ok = !(e->tp->caps & TUTTI_TP_CAP_PROBE) ||
+                 e->tp->probe(tutti_comm_transport_named(spec, e->name), why, sizeof(why)) == TUTTI_SUCCESS;
+        }
+        if (ok) {
+            snprintf(mine.ok[mine.nok++], TUTTI_TP_NAME_MAX, "%s", e->name);
+        } else {
+            TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s not usable on this rank: %s", e->name, why);
+            if (!mine.why[0]) snprintf(mine.why, sizeof(mine.why), "%s: %s", e->name, why);
         }
     }
     tutti_probe_t *all = calloc((size_t)p, sizeof(*all));
@@ -130,25 +151,40 @@ static tutti_result_t tutti_comm_transport_probe(tutti_comm_t comm, const tutti_
         snprintf(err, errlen, "allgather of the usable transports failed (%s)", tutti_result_name(r));
         goto out;
     }
-    int n = 0;
+    /* a named transport every rank must have */
     for (int k = 0; k < *norder; k++) {
-        const tutti_transport_t *tp = built[order[k]];
+        const char *name = reg[order[k]].name;
+        if (!tutti_comm_transport_named(spec, name)) continue;
+        for (int q = 0; q < p; q++)
+            if (!tutti_probe_has(&all[q], name)) {
+                snprintf(err, errlen, "TUTTI_TRANSPORTS='%s' asks for %s, but rank %d (host %s) cannot use it (%s)",
+                         spec, name, q, comm->info[q].host, all[q].why[0] ? all[q].why : "probe failed");
+                r = TUTTI_ERR_UNSUPPORTED;
+                goto out;
+            }
+    }
+    /* said once (rank 0): what is dropped, naming a rank that cannot use it */
+    for (int k = 0; k < *norder && comm->rank == 0; k++) {
+        const char *name = reg[order[k]].name;
+        for (int q = 0; q < p; q++)
+            if (!tutti_probe_has(&all[q], name)) {
+                TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s left out: rank %d cannot use it (%s)",
+                           name, q, all[q].why);
+                break;
+            }
+    }
+    /* rank 0's order, kept where every rank has it */
+    int n = 0;
+    for (uint32_t k = 0; k < all[0].nok && k < TUTTI_TP_REGISTRY_MAX; k++) {
+        char name[TUTTI_TP_NAME_MAX];
+        snprintf(name, sizeof(name), "%.*s", TUTTI_TP_NAME_MAX - 1, all[0].ok[k]);
         int q;
-        for (q = 0; q < p; q++)
-            if (!(all[q].ok & (1u << order[k]))) break;
-        if (q == p) {
-            order[n++] = order[k];
-            continue;
-        }
-        if (tutti_comm_transport_named(spec, tp->name)) {
-            snprintf(err, errlen, "TUTTI_TRANSPORTS='%s' asks for %s, but rank %d (host %s) cannot use it (%s)", spec,
-                     tp->name, q, comm->info[q].host, all[q].why[0] ? all[q].why : "probe failed");
-            r = TUTTI_ERR_UNSUPPORTED;
-            goto out;
-        }
-        if (comm->rank == 0)
-            TUTTI_INFO(TUTTI_SUBSYS_TRANSPORT, comm->rank, "transport %s left out: rank %d cannot use it (%s)", tp->name, q,
-                       all[q].why);
+        for (q = 1; q < p; q++)
+            if (!tutti_probe_has(&all[q], name)) break;
+        size_t t;
+        for (t = 0; t < nreg; t++)
+            if (reg[t].tp && strcmp(reg[t].name, name) == 0) break;
+        if (q == p && t < nreg && n < TUTTI_MAX_TRANSPORTS) order[n++] = (int)t;
     }
     *norder = n;
 out:
@@ -162,9 +198,9 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
 {
     int p = comm->nranks;
     tutti_result_t r = TUTTI_SUCCESS;
-    size_t nbuilt;
-    const tutti_transport_t *const *built = tutti_transports_builtin(&nbuilt);
-    int order[TUTTI_MAX_TRANSPORTS];
+    size_t nreg;
+    const tutti_tp_entry_t *reg = tutti_transports_list(&nreg);
+    int order[TUTTI_TP_REGISTRY_MAX];
     int8_t *choice = malloc((size_t)p);
     uint8_t *use = calloc((size_t)p, 1);
     comm->engine.links = calloc((size_t)p * TUTTI_NCHANNELS, sizeof(tutti_link_t));
@@ -186,19 +222,19 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
             goto out;
         }
     }
-    int norder = tutti_comm_transport_order(tutti_param_str(TUTTI_P_TRANSPORTS), built, nbuilt, order, err, errlen);
+    int norder = tutti_comm_transport_order(tutti_param_str(TUTTI_P_TRANSPORTS), reg, nreg, order, err, errlen);
     if (norder < 0) {
         r = TUTTI_ERR_INVALID_ARGUMENT;
         goto out;
     }
-    r = tutti_comm_transport_probe(comm, built, order, &norder, err, errlen);
+    r = tutti_comm_transport_probe(comm, reg, nreg, order, &norder, err, errlen);
     if (r != TUTTI_SUCCESS) goto out;
     for (int q = 0; q < p; q++) {
         choice[q] = -1;
         if (q == comm->rank) continue;
         int same = comm->node_of_rank[q] == comm->node_of_rank[comm->rank];
         for (int k = 0; k < norder && choice[q] < 0; k++) {
-            uint32_t caps = built[order[k]]->caps;
+            uint32_t caps = reg[order[k]].tp->caps;
             if (same ? (caps & TUTTI_TP_CAP_INTRANODE) : (caps & TUTTI_TP_CAP_INTERNODE)) choice[q] = (int8_t)order[k];
         }
         if (choice[q] < 0) {
@@ -213,22 +249,14 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
     }
     tutti_tp_boot_t boot = {sizeof(boot), comm->boot, tutti_comm_boot_allgather, tutti_comm_boot_barrier};
     comm->slice_max = SIZE_MAX;
-    /* set-up is collective: every enabled transport, in build order, on
-     * every rank (TUTTI_TRANSPORTS is the same everywhere) */
-    for (size_t t = 0; t < nbuilt; t++) {
-        const tutti_transport_t *tp = built[t];
-        int enabled = 0;
-        for (int k = 0; k < norder; k++) enabled |= order[k] == (int)t;
-        if (!enabled) continue;
-        if (tp->size < sizeof(tutti_transport_t) || tp->api_version != TUTTI_TRANSPORT_API_VERSION) {
-            snprintf(err, errlen, "transport '%s' was built for interface version %u, this library speaks %u",
-                     tp->name, tp->api_version, TUTTI_TRANSPORT_API_VERSION);
-            r = TUTTI_ERR_INTERNAL;
-            goto out;
-        }
+    /* set-up is collective: every enabled transport, in the agreed order
+     * (the same on every rank), on every rank */
+    for (int k = 0; k < norder; k++) {
+        int t = order[k];
+        const tutti_transport_t *tp = reg[t].tp;
         int any = 0;
         for (int q = 0; q < p; q++) {
-            use[q] = choice[q] == (int)t;
+            use[q] = choice[q] == t;
             any |= use[q];
         }
         tutti_tp_setup_t setup = {
@@ -287,6 +315,8 @@ tutti_result_t tutti_comm_connect(tutti_comm_t comm, char *err, size_t errlen)
                     l->ref_min = tutti_param_size(TUTTI_P_UCX_ZCOPY_MIN);
                 else if (strcmp(tp->name, "verbs") == 0)
                     l->ref_min = tutti_param_size(TUTTI_P_IB_ZCOPY_MIN);
+                else
+                    l->ref_min = TUTTI_PLUGIN_REF_MIN;
                 /* bytes a progress-driven transport still holds must reach
                  * the kernel before an operation completes: the caller may
                  * not call in again for a long time */

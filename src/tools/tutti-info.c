@@ -137,6 +137,28 @@ static int tutti_info_usage(const char *argv0)
     return 2;
 }
 
+/* Every transport registered: where it came from, its version, and why
+ * one was left out (a library or plugin that does not load, a table that
+ * fails the checks). */
+static void tutti_info_transports(const tutti_tp_entry_t *tps, size_t n)
+{
+    for (size_t t = 0; t < n; t++) {
+        const tutti_tp_entry_t *e = &tps[t];
+        char from[300];
+        if (e->origin == TUTTI_TP_BUILTIN) snprintf(from, sizeof(from), "built in");
+        else snprintf(from, sizeof(from), "plugin %s", e->path[0] ? e->path : "(not found)");
+        char why[256] = "";
+        if (e->tp && (e->tp->caps & TUTTI_TP_CAP_PROBE) && e->tp->probe(0, why, sizeof(why)) != TUTTI_SUCCESS)
+            printf("  %-8s %-8s %s, interface v%u%s%s; not chosen here: %s\n", e->name, "loaded", from,
+                   e->tp->api_version, e->version[0] ? ", " : "", e->version, why);
+        else if (e->tp)
+            printf("  %-8s %-8s %s, interface v%u%s%s\n", e->name, "usable", from, e->tp->api_version,
+                   e->version[0] ? ", " : "", e->version);
+        else
+            printf("  %-8s %-8s %s: %s\n", e->name, "left out", from, e->why);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int params_only = 0, algos = 0, tune = 0, nodes = 1, ppn = 1;
@@ -171,13 +193,15 @@ int main(int argc, char **argv)
     if (!params_only) {
         char topo[256];
         size_t n;
-        const tutti_transport_t *const *tps = tutti_transports_builtin(&n);
+        const tutti_tp_entry_t *tps = tutti_transports_list(&n);
         tutti_rank_info_t me;
         tutti_comm_local_info(&me);
         printf("# tutti %s (transport interface version %d)\n", tutti_version_string(), TUTTI_TRANSPORT_API_VERSION);
         printf("transports:  ");
-        for (size_t t = 0; t < n; t++) printf("%s%s", t ? ", " : "", tps[t]->name);
+        for (size_t t = 0, k = 0; t < n; t++)
+            if (tps[t].tp) printf("%s%s", k++ ? ", " : "", tps[t].name);
         printf("\n");
+        tutti_info_transports(tps, n);
         tutti_topo_summary(topo, sizeof(topo));
         printf("topology:    %s\n", topo);
         printf("node:        host %s, id %016llx\n", me.host, (unsigned long long)me.hostid);

@@ -109,10 +109,19 @@ typedef enum {
       "instead of another core's cache.  0: never.")                           \
     X(TRANSPORTS, STRING, "", 0, 0,                                            \
       "Transports to use, in order of preference: each peer gets the first "   \
-      "one that reaches it (shm: same node only).  Empty: the built ones in "  \
-      "the order shm, verbs, ucx, tcp, each where every rank can use it.  "    \
+      "one that reaches it (shm: same node only).  Empty: the registered ones "\
+      "in the order shm, verbs, ucx, plugins, tcp, each where every rank can use it.  "    \
       "'tcp' forces TCP also between ranks of one node; '^shm' excludes; a "   \
-      "named transport some rank cannot use, or an unknown name, fails.")      \
+      "named transport some rank cannot use, or an unknown name, fails.  "    \
+      "Plugins come before tcp, in the order loaded.")                         \
+    X(TRANSPORT_PLUGINS, STRING, "", 0, 0,                                     \
+      "Transport plugins to load (docs/TRANSPORTS.md), comma-separated: "      \
+      "files (a path with a /) or names, looked up as tutti_tp_<name>.so in "  \
+      "TUTTI_PLUGIN_PATH.  Every tutti_tp_*.so found there loads as well.")    \
+    X(PLUGIN_PATH, STRING, "", 0, 0,                                           \
+      "Directories (colon-separated) searched for transport plugins, "        \
+      "tutti_tp_*.so.  Empty: 'tutti' beside libtutti.so, then the "          \
+      "installed $libdir/tutti.")                                              \
     X(UCX_TLS, STRING, "", 0, 0,                                               \
       "UCX transport: the UCX transports it may use (UCX's own grammar, e.g. " \
       "'tcp', 'posix,cma', 'rc,ud'), set on tutti's UCX context only; empty: " \
@@ -185,7 +194,12 @@ typedef enum {
       "Restrict interfaces to AF_INET or AF_INET6.")                           \
     X(ROOT_ADDR, STRING, "", 0, 0,                                             \
       "Environment init: rendezvous 'host:port' (rank 0 listens there).  "     \
-      "Default: MASTER_ADDR:MASTER_PORT.")                                     \
+      "Set, it wins over the launcher's service.  Default: the launcher's "    \
+      "service, else MASTER_ADDR:MASTER_PORT.")                                \
+    X(LAUNCHER, STRING, "", 0, 0,                                              \
+      "Environment init: the launcher's key-value service to meet through: "   \
+      "pmix, pmi1, or none (only the environment's rules).  Empty: PMIx "      \
+      "where PMIX_NAMESPACE is set, else PMI-1 where PMI_FD is.")              \
     X(SECRET, STRING, "", 0, 0,                                                \
       "Environment init: the job's shared secret, 32 hex digits.  Never "      \
       "logged.")                                                               \

@@ -41,6 +41,8 @@
 #include <sys/types.h>
 
 extern const tutti_transport_t tutti_shm_transport;
+/* its entry point (include/tutti/transport.h), the registry's way in */
+tutti_result_t tutti_shm_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen);
 
 #define TUTTI_SHM_INLINE 48
 #define TUTTI_SHM_MAGIC 0x6d68736974747574ULL /* "tuttishm" */

@@ -314,5 +314,16 @@ const tutti_transport_t tutti_shm_transport = {
     .block = tutti_tp_stub_block,
     .publish_wait = tutti_shm_publish_wait,
     .peer_wait = tutti_shm_peer_wait,
+    .probe = tutti_tp_stub_probe,
     .window = tutti_shm_window,
+    .version = TUTTI_TP_BUILTIN_VERSION,
 };
+
+tutti_result_t tutti_shm_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)
+{
+    (void)api_version; /* built with the core: always the same */
+    (void)why;
+    (void)whylen;
+    *tp = &tutti_shm_transport;
+    return TUTTI_SUCCESS;
+}

@@ -38,6 +38,8 @@
 #include <stdint.h>
 
 extern const tutti_transport_t tutti_tcp_transport;
+/* its entry point (include/tutti/transport.h), the registry's way in */
+tutti_result_t tutti_tcp_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen);
 
 #define TUTTI_TCP_MAX_SOCKS 16
 #define TUTTI_TCP_STAGE 4096 /* receive staging: a header, a small payload, what follows */

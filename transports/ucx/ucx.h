@@ -47,6 +47,76 @@
 #include <ucp/api/ucp.h>
 
 extern const tutti_transport_t tutti_ucx_transport;
+/* its entry point (include/tutti/transport.h), the registry's way in */
+tutti_result_t tutti_ucx_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen);
+
+/* ---- libucp, loaded at run time (ucx_lib.c) ---------------------------- */
+
+typedef struct {
+    __typeof__(&ucp_am_send_nbx) am_send_nbx;
+    __typeof__(&ucp_cleanup) cleanup;
+    __typeof__(&ucp_config_modify) config_modify;
+    __typeof__(&ucp_config_read) config_read;
+    __typeof__(&ucp_config_release) config_release;
+    __typeof__(&ucp_context_query) context_query;
+    __typeof__(&ucp_ep_close_nbx) ep_close_nbx;
+    __typeof__(&ucp_ep_create) ep_create;
+    __typeof__(&ucp_get_version) get_version;
+    __typeof__(&ucp_init_version) init_version;
+    __typeof__(&ucp_mem_map) mem_map;
+    __typeof__(&ucp_mem_query) mem_query;
+    __typeof__(&ucp_mem_unmap) mem_unmap;
+    __typeof__(&ucp_request_cancel) request_cancel;
+    __typeof__(&ucp_request_check_status) request_check_status;
+    __typeof__(&ucp_request_free) request_free;
+    __typeof__(&ucp_tag_recv_nbx) tag_recv_nbx;
+    __typeof__(&ucp_tag_send_nbx) tag_send_nbx;
+    __typeof__(&ucp_worker_arm) worker_arm;
+    __typeof__(&ucp_worker_create) worker_create;
+    __typeof__(&ucp_worker_destroy) worker_destroy;
+    __typeof__(&ucp_worker_get_address) worker_get_address;
+    __typeof__(&ucp_worker_get_efd) worker_get_efd;
+    __typeof__(&ucp_worker_progress) worker_progress;
+    __typeof__(&ucp_worker_release_address) worker_release_address;
+    __typeof__(&ucp_worker_set_am_recv_handler) worker_set_am_recv_handler;
+    __typeof__(&ucs_status_string) status_string;
+} tutti_ucx_lib_t;
+extern tutti_ucx_lib_t tutti_ucx_lib;
+
+/* Opens libucp.so.0 once per process: TUTTI_SUCCESS, or
+ * TUTTI_ERR_UNSUPPORTED with the reason in why.  Every ucp_* call below
+ * needs it first. */
+tutti_result_t tutti_ucx_lib_load(char *why, size_t whylen);
+
+/* the transport's code keeps UCX's names (ucp_init is ucp.h's inline over
+ * ucp_init_version) */
+#define ucp_am_send_nbx (tutti_ucx_lib.am_send_nbx)
+#define ucp_cleanup (tutti_ucx_lib.cleanup)
+#define ucp_config_modify (tutti_ucx_lib.config_modify)
+#define ucp_config_read (tutti_ucx_lib.config_read)
+#define ucp_config_release (tutti_ucx_lib.config_release)
+#define ucp_context_query (tutti_ucx_lib.context_query)
+#define ucp_ep_close_nbx (tutti_ucx_lib.ep_close_nbx)
+#define ucp_ep_create (tutti_ucx_lib.ep_create)
+#define ucp_get_version (tutti_ucx_lib.get_version)
+#define ucp_mem_map (tutti_ucx_lib.mem_map)
+#define ucp_mem_query (tutti_ucx_lib.mem_query)
+#define ucp_mem_unmap (tutti_ucx_lib.mem_unmap)
+#define ucp_request_cancel (tutti_ucx_lib.request_cancel)
+#define ucp_request_check_status (tutti_ucx_lib.request_check_status)
+#define ucp_request_free (tutti_ucx_lib.request_free)
+#define ucp_tag_recv_nbx (tutti_ucx_lib.tag_recv_nbx)
+#define ucp_tag_send_nbx (tutti_ucx_lib.tag_send_nbx)
+#define ucp_worker_arm (tutti_ucx_lib.worker_arm)
+#define ucp_worker_create (tutti_ucx_lib.worker_create)
+#define ucp_worker_destroy (tutti_ucx_lib.worker_destroy)
+#define ucp_worker_get_address (tutti_ucx_lib.worker_get_address)
+#define ucp_worker_get_efd (tutti_ucx_lib.worker_get_efd)
+#define ucp_worker_progress (tutti_ucx_lib.worker_progress)
+#define ucp_worker_release_address (tutti_ucx_lib.worker_release_address)
+#define ucp_worker_set_am_recv_handler (tutti_ucx_lib.worker_set_am_recv_handler)
+#define ucs_status_string (tutti_ucx_lib.status_string)
+#define ucp_init(p, c, x) (tutti_ucx_lib.init_version(UCP_API_MAJOR, UCP_API_MINOR, p, c, x))
 
 #define TUTTI_UCX_KIND_DATA 1u
 #define TUTTI_UCX_KIND_HELLO 2u

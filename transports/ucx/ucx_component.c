@@ -420,4 +420,22 @@ const tutti_transport_t tutti_ucx_transport = {
     .peer_wait = tutti_ucx_peer_wait,
     .probe = tutti_ucx_probe,
     .window = tutti_tp_stub_window,
+    .version = NULL /* set by tutti_ucx_entry */,
 };
+
+/* Loads libucp (ucx_lib.c): without it the transport is left out. */
+tutti_result_t tutti_ucx_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)
+{
+    (void)api_version;
+    tutti_result_t r = tutti_ucx_lib_load(why, whylen);
+    if (r != TUTTI_SUCCESS) return r;
+    static tutti_transport_t t;
+    static char version[64];
+    unsigned major, minor, release;
+    ucp_get_version(&major, &minor, &release);
+    snprintf(version, sizeof(version), "tutti %s, UCX %u.%u.%u", tutti_version_string(), major, minor, release);
+    t = tutti_ucx_transport;
+    t.version = version;
+    *tp = &t;
+    return TUTTI_SUCCESS;
+}

@@ -39,6 +39,7 @@ static int tutti_ucx_rdma_device(char *name, size_t len)
 tutti_result_t tutti_ucx_probe(int requested, char *why, size_t whylen)
 {
     unsigned major, minor, release;
+    if (tutti_ucx_lib_load(why, whylen) != TUTTI_SUCCESS) return TUTTI_ERR_UNSUPPORTED;
     ucp_get_version(&major, &minor, &release);
     if (major < 1 || (major == 1 && minor < 10)) {
         snprintf(why, whylen, "UCX %u.%u.%u is too old (1.10 or later needed)", major, minor, release);

@@ -54,6 +54,64 @@
 #include <stdint.h>
 
 extern const tutti_transport_t tutti_verbs_transport;
+/* its entry point (include/tutti/transport.h), the registry's way in */
+tutti_result_t tutti_verbs_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen);
+
+/* ---- libibverbs, loaded at run time (verbs_lib.c) ----------------------- */
+
+typedef struct {
+    __typeof__(&ibv_get_device_list) get_device_list;
+    __typeof__(&ibv_free_device_list) free_device_list;
+    __typeof__(&ibv_get_device_name) get_device_name;
+    __typeof__(&ibv_open_device) open_device;
+    __typeof__(&ibv_close_device) close_device;
+    __typeof__(&ibv_query_device) query_device;
+    int (*query_port_compat)(struct ibv_context *, uint8_t, struct _compat_ibv_port_attr *);
+    __typeof__(&ibv_query_gid) query_gid;
+    __typeof__(&_ibv_query_gid_ex) query_gid_ex;
+    __typeof__(&ibv_alloc_pd) alloc_pd;
+    __typeof__(&ibv_dealloc_pd) dealloc_pd;
+    struct ibv_mr *(*reg_mr)(struct ibv_pd *, void *, size_t, int);
+    __typeof__(&ibv_dereg_mr) dereg_mr;
+    __typeof__(&ibv_create_cq) create_cq;
+    __typeof__(&ibv_destroy_cq) destroy_cq;
+    __typeof__(&ibv_create_qp) create_qp;
+    __typeof__(&ibv_modify_qp) modify_qp;
+    __typeof__(&ibv_destroy_qp) destroy_qp;
+    __typeof__(&ibv_port_state_str) port_state_str;
+    __typeof__(&ibv_wc_status_str) wc_status_str;
+} tutti_verbs_lib_t;
+extern tutti_verbs_lib_t tutti_verbs_lib;
+
+/* Opens libibverbs.so.1 once per process: TUTTI_SUCCESS, or
+ * TUTTI_ERR_UNSUPPORTED with the reason in why.  Every ibv_* call below
+ * needs it first. */
+tutti_result_t tutti_verbs_lib_load(char *why, size_t whylen);
+int tutti_verbs_query_port(struct ibv_context *ctx, uint8_t port, struct ibv_port_attr *attr);
+
+/* the transport's code keeps libibverbs' names */
+#undef ibv_query_port
+#undef ibv_reg_mr
+#define ibv_get_device_list(n) (tutti_verbs_lib.get_device_list(n))
+#define ibv_free_device_list(l) (tutti_verbs_lib.free_device_list(l))
+#define ibv_get_device_name(d) (tutti_verbs_lib.get_device_name(d))
+#define ibv_open_device(d) (tutti_verbs_lib.open_device(d))
+#define ibv_close_device(c) (tutti_verbs_lib.close_device(c))
+#define ibv_query_device(c, a) (tutti_verbs_lib.query_device(c, a))
+#define ibv_query_port(c, p, a) tutti_verbs_query_port(c, p, a)
+#define ibv_query_gid(c, p, i, g) (tutti_verbs_lib.query_gid(c, p, i, g))
+#define ibv_query_gid_ex(c, p, i, e, f) (tutti_verbs_lib.query_gid_ex(c, p, i, e, f, sizeof(*(e))))
+#define ibv_alloc_pd(c) (tutti_verbs_lib.alloc_pd(c))
+#define ibv_dealloc_pd(p) (tutti_verbs_lib.dealloc_pd(p))
+#define ibv_reg_mr(p, a, l, f) (tutti_verbs_lib.reg_mr(p, a, l, f))
+#define ibv_dereg_mr(m) (tutti_verbs_lib.dereg_mr(m))
+#define ibv_create_cq(c, n, x, ch, v) (tutti_verbs_lib.create_cq(c, n, x, ch, v))
+#define ibv_destroy_cq(c) (tutti_verbs_lib.destroy_cq(c))
+#define ibv_create_qp(p, a) (tutti_verbs_lib.create_qp(p, a))
+#define ibv_modify_qp(q, a, m) (tutti_verbs_lib.modify_qp(q, a, m))
+#define ibv_destroy_qp(q) (tutti_verbs_lib.destroy_qp(q))
+#define ibv_port_state_str(s) (tutti_verbs_lib.port_state_str(s))
+#define ibv_wc_status_str(s) (tutti_verbs_lib.wc_status_str(s))
 
 #define TUTTI_VERBS_MAX_CHAN 8
 #define TUTTI_VERBS_PING_S 0.15    /* keepalive WRITE period of peer_check */

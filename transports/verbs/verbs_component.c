@@ -450,6 +450,7 @@ static tutti_result_t tutti_verbs_probe(int requested, char *why, size_t whylen)
 {
     tutti_verbs_port_t p;
     (void)requested; /* without an active port there is nothing to fall back on */
+    if (tutti_verbs_lib_load(why, whylen) != TUTTI_SUCCESS) return TUTTI_ERR_UNSUPPORTED;
     return tutti_verbs_port_find(0, -1, &p, NULL, 0, why, whylen);
 }
 
@@ -479,4 +480,15 @@ const tutti_transport_t tutti_verbs_transport = {
     .peer_wait = tutti_tp_stub_peer_wait,
     .probe = tutti_verbs_probe,
     .window = tutti_tp_stub_window,
+    .version = TUTTI_TP_BUILTIN_VERSION ", libibverbs.so.1",
 };
+
+/* Loads libibverbs (verbs_lib.c): without it the transport is left out. */
+tutti_result_t tutti_verbs_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)
+{
+    (void)api_version;
+    tutti_result_t r = tutti_verbs_lib_load(why, whylen);
+    if (r != TUTTI_SUCCESS) return r;
+    *tp = &tutti_verbs_transport;
+    return TUTTI_SUCCESS;
+}
