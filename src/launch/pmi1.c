@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct {
@@ -33,6 +34,7 @@ typedef struct {
     size_t vallen_max;
     char buf[2048]; /* bytes read past the last line */
     size_t nbuf;
+    int dead; /* the launcher closed the connection: say nothing more */
 } tutti_pmi1_t;
 
 static tutti_pmi1_t *tutti_pmi1_global;
@@ -83,6 +85,7 @@ static tutti_result_t tutti_pmi1_readline(tutti_pmi1_t *p, char *line, size_t le
         if (got <= 0) {
             snprintf(err, errlen, "PMI-1: the launcher closed PMI_FD=%d%s%s", p->fd, got < 0 ? ": " : "",
                      got < 0 ? strerror(errno) : "");
+            p->dead = 1;
             return TUTTI_ERR_REMOTE;
         }
         p->nbuf += (size_t)got;
@@ -95,10 +98,13 @@ static tutti_result_t tutti_pmi1_cmd(tutti_pmi1_t *p, const char *cmd, const cha
 {
     size_t n = strlen(cmd), off = 0;
     while (off < n) {
-        ssize_t w = write(p->fd, cmd + off, n - off);
+        /* a socket (hydra, slurmstepd): no SIGPIPE when the launcher is gone */
+        ssize_t w = send(p->fd, cmd + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK) w = write(p->fd, cmd + off, n - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             snprintf(err, errlen, "PMI-1: write to PMI_FD=%d: %s", p->fd, w < 0 ? strerror(errno) : "closed");
+            p->dead = 1;
             return TUTTI_ERR_REMOTE;
         }
         off += (size_t)w;
@@ -180,7 +186,8 @@ static void tutti_pmi1_atexit(void)
 {
     tutti_pmi1_t *p = tutti_pmi1_global;
     char reply[128], err[128];
-    if (p) (void)tutti_pmi1_cmd(p, "cmd=finalize\n", "finalize_ack", reply, sizeof(reply), 5.0, err, sizeof(err));
+    if (p && !p->dead)
+        (void)tutti_pmi1_cmd(p, "cmd=finalize\n", "finalize_ack", reply, sizeof(reply), 5.0, err, sizeof(err));
 }
 
 tutti_result_t tutti_kvs_pmi1_open(tutti_kvs_t **kvs, double timeout, char *why, size_t whylen)
