@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int me, np;
@@ -82,12 +83,32 @@ static int matrix(tutti_comm_t c)
     return r ? fail("barrier", r, c) : 0;
 }
 
-int main(void)
+/* --time: only tutti_comm_init_env, timed; rank 0 prints the slowest
+ * rank's seconds (an all-reduce of the times) for perf/init_env.sh */
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv)
 {
     char host[64] = "";
     gethostname(host, sizeof(host) - 1);
     tutti_comm_t c, half = NULL, second;
+    double t0 = now();
     tutti_result_t r = tutti_comm_init_env(&c);
+    double t_init = now() - t0;
+    if (argc > 1 && strcmp(argv[1], "--time") == 0 && r == TUTTI_SUCCESS) {
+        double worst = 0;
+        tutti_comm_rank(c, &me);
+        tutti_comm_size(c, &np);
+        r = tutti_allreduce(&t_init, &worst, 1, TUTTI_FLOAT64, TUTTI_MAX, c);
+        if (me == 0 && r == TUTTI_SUCCESS) printf("init_env %d ranks: %.3f s (slowest rank)\n", np, worst);
+        tutti_comm_destroy(c);
+        return r != TUTTI_SUCCESS;
+    }
     if (r != TUTTI_SUCCESS) {
         printf("rank ? failed: init: %s: %s\n", tutti_result_name(r), tutti_comm_last_error(NULL));
         return 1;
