@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libucp, loaded at run time: libtutti does not link UCX, so the library
+ * loads and runs shm and tcp where UCX is not installed.  The first need
+ * (the transport's registration) opens libucp.so.0 (which brings libucs)
+ * and resolves every function the transport calls into tutti_ucx_lib;
+ * ucx.h maps the ucp_* and ucs_* names onto it.  A missing library or
+ * symbol, or a UCX of another major version than the headers tutti was
+ * built with, leaves the transport out with the reason.
+ */
+#include "ucx/ucx.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TUTTI_UCX_LIBNAME "libucp.so.0"
+
+tutti_ucx_lib_t tutti_ucx_lib;
+
+static pthread_once_t tutti_ucx_lib_once = PTHREAD_ONCE_INIT;
+static char tutti_ucx_lib_why[256];
+static int tutti_ucx_lib_ok;
+
+static void tutti_ucx_lib_open(void)
+{
+    void *h = dlopen(TUTTI_UCX_LIBNAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why), "UCX's library is not loadable (%s)", dlerror());
+        return;
+    }
+    tutti_ucx_lib_t l;
+    memset(&l, 0, sizeof(l));
+#define TUTTI_UCX_SYM(field, sym)                                                                                     \
+    do {                                                                                                              \
+        *(void **)&l.field = dlsym(h, sym);                                                                          \
+        if (!l.field) {                                                                                               \
+            snprintf(tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why), "%s lacks %s (UCX older than 1.10?)",             \
+                     TUTTI_UCX_LIBNAME, sym);                                                                         \
+            dlclose(h);                                                                                               \
+            return;                                                                                                   \
+        }                                                                                                             \
+    } while (0)
+    TUTTI_UCX_SYM(am_send_nbx, "ucp_am_send_nbx");
+    TUTTI_UCX_SYM(cleanup, "ucp_cleanup");
+    TUTTI_UCX_SYM(config_modify, "ucp_config_modify");
+    TUTTI_UCX_SYM(config_read, "ucp_config_read");
+    TUTTI_UCX_SYM(config_release, "ucp_config_release");
+    TUTTI_UCX_SYM(context_query, "ucp_context_query");
+    TUTTI_UCX_SYM(ep_close_nbx, "ucp_ep_close_nbx");
+    TUTTI_UCX_SYM(ep_create, "ucp_ep_create");
+    TUTTI_UCX_SYM(get_version, "ucp_get_version");
+    TUTTI_UCX_SYM(init_version, "ucp_init_version");
+    TUTTI_UCX_SYM(mem_map, "ucp_mem_map");
+    TUTTI_UCX_SYM(mem_query, "ucp_mem_query");
+    TUTTI_UCX_SYM(mem_unmap, "ucp_mem_unmap");
+    TUTTI_UCX_SYM(request_cancel, "ucp_request_cancel");
+    TUTTI_UCX_SYM(request_check_status, "ucp_request_check_status");
+    TUTTI_UCX_SYM(request_free, "ucp_request_free");
+    TUTTI_UCX_SYM(tag_recv_nbx, "ucp_tag_recv_nbx");
+    TUTTI_UCX_SYM(tag_send_nbx, "ucp_tag_send_nbx");
+    TUTTI_UCX_SYM(worker_arm, "ucp_worker_arm");
+    TUTTI_UCX_SYM(worker_create, "ucp_worker_create");
+    TUTTI_UCX_SYM(worker_destroy, "ucp_worker_destroy");
+    TUTTI_UCX_SYM(worker_get_address, "ucp_worker_get_address");
+    TUTTI_UCX_SYM(worker_get_efd, "ucp_worker_get_efd");
+    TUTTI_UCX_SYM(worker_progress, "ucp_worker_progress");
+    TUTTI_UCX_SYM(worker_release_address, "ucp_worker_release_address");
+    TUTTI_UCX_SYM(worker_set_am_recv_handler, "ucp_worker_set_am_recv_handler");
+    TUTTI_UCX_SYM(status_string, "ucs_status_string");
+#undef TUTTI_UCX_SYM
+    unsigned major, minor, release;
+    l.get_version(&major, &minor, &release);
+    if (major != UCP_API_MAJOR) {
+        snprintf(tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why),
+                 "%s is UCX %u.%u.%u; tutti was built against UCX %u.x headers", TUTTI_UCX_LIBNAME, major, minor,
+                 release, (unsigned)UCP_API_MAJOR);
+        dlclose(h);
+        return;
+    }
+    tutti_ucx_lib = l; /* never closed: UCX's own modules stay loaded */
+    tutti_ucx_lib_ok = 1;
+}
+
+tutti_result_t tutti_ucx_lib_load(char *why, size_t whylen)
+{
+    pthread_once(&tutti_ucx_lib_once, tutti_ucx_lib_open);
+    if (tutti_ucx_lib_ok) return TUTTI_SUCCESS;
+    if (why) snprintf(why, whylen, "%s", tutti_ucx_lib_why);
+    return TUTTI_ERR_UNSUPPORTED;
+}
