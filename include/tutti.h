@@ -212,22 +212,30 @@ TUTTI_EXPORT tutti_result_t tutti_comm_init_rank(tutti_comm_t *comm, int nranks,
 TUTTI_EXPORT tutti_result_t tutti_comm_init_rank_config(tutti_comm_t *comm, int nranks, tutti_unique_id_t id,
                                                         int rank, const tutti_config_t *cfg);
 
-/* Collective: creates a communicator from what the launcher exported.
- * Rank and size come from, in this order: TUTTI_RANK/TUTTI_NRANKS,
+/* Collective: creates a communicator from what the launcher provides.
+ * First choice, with nothing to export: the launcher's key-value service
+ * (PMIx under Open MPI's mpirun and srun --mpi=pmix; PMI-1 over PMI_FD under
+ * MPICH's mpiexec and srun --mpi=pmi2; TUTTI_LAUNCHER chooses or forbids):
+ * rank and size from it, and rank 0 publishes through it its rendezvous
+ * address and a fresh random secret, on one node or many.  Every call in a
+ * process makes a new communicator this way (each has its own key).
+ * Without a service, or with TUTTI_ROOT_ADDR or TUTTI_RANK set, rank and
+ * size come from, in this order: TUTTI_RANK/TUTTI_NRANKS,
  * OMPI_COMM_WORLD_RANK/SIZE (Open MPI), PMI_RANK/PMI_SIZE (MPICH hydra),
  * SLURM_PROCID/SLURM_NTASKS (srun), RANK/WORLD_SIZE (torchrun).
- * The rendezvous is TUTTI_ROOT_ADDR ("host:port"), else MASTER_ADDR and
+ * The rendezvous is then TUTTI_ROOT_ADDR ("host:port"), else MASTER_ADDR and
  * MASTER_PORT; rank 0 listens there, the others connect to it.  When neither
  * is set and the launcher says every rank is on this node, 127.0.0.1 and a
  * port derived from the launcher's job id are used.
- * Trust model: connections prove knowledge of a secret.  It is TUTTI_SECRET
+ * Trust model: connections prove knowledge of a secret.  Through a service
+ * it is random and never in the environment.  Otherwise it is TUTTI_SECRET
  * (32 hex digits, the same on every rank; the launcher should generate it) if
- * set; otherwise it is derived from the job id and the rendezvous address,
- * which keeps other jobs out by accident but is not a defence against a user
- * of the same machines who reads your environment.  See docs/ENVIRONMENT.md.
- * Errors: as tutti_comm_init_rank, plus INVALID_USAGE when no rank/size or
- * rendezvous can be found in the environment (the message names what is
- * missing). */
+ * set, else derived from the job id and the rendezvous address, which keeps
+ * other jobs out by accident but is not a defence against a user of the
+ * same machines who reads your environment.  See docs/ENVIRONMENT.md.
+ * Errors: as tutti_comm_init_rank; the service's own failure (named, within
+ * TUTTI_INIT_TIMEOUT); INVALID_USAGE when no rank/size or rendezvous can be
+ * found (the message names what was looked for). */
 TUTTI_EXPORT tutti_result_t tutti_comm_init_env(tutti_comm_t *comm);
 
 /* Collective over `comm`: ranks that pass the same color form a new
