@@ -259,7 +259,9 @@ static tutti_result_t tutti_init_kvs(tutti_comm_t *comm, tutti_kvs_t *kvs, const
     }
     TUTTI_INFO(TUTTI_SUBSYS_INIT, kvs->rank, "init from environment: rank %d of %d, rendezvous through %s", kvs->rank,
                kvs->size, kvs->route);
-    return tutti_comm_init_rank(comm, kvs->size, id, kvs->rank);
+    int size = kvs->size, rank = kvs->rank;
+    tutti_kvs_done(kvs);
+    return tutti_comm_init_rank(comm, size, id, rank);
 }
 
 tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)

@@ -63,3 +63,13 @@ out:
     pthread_mutex_unlock(&tutti_kvs_lock);
     return r;
 }
+
+void tutti_kvs_done(tutti_kvs_t *kvs)
+{
+    pthread_mutex_lock(&tutti_kvs_lock);
+    if (kvs && kvs->release && kvs == tutti_kvs_found) {
+        tutti_kvs_found = NULL;
+        kvs->release(kvs);
+    }
+    pthread_mutex_unlock(&tutti_kvs_lock);
+}

@@ -38,7 +38,13 @@ struct tutti_kvs {
     tutti_result_t (*fence)(tutti_kvs_t *k, double timeout, char *err, size_t errlen);
     tutti_result_t (*get)(tutti_kvs_t *k, int rank, const char *key, char *value, size_t vlen, double timeout,
                           char *err, size_t errlen);
+    /* after the exchange: NULL keeps the service for the next call; else
+     * releases it (the next tutti_kvs_service opens it again) */
+    void (*release)(tutti_kvs_t *k);
 };
+
+/* Done with the service for this communicator (kvs.c). */
+void tutti_kvs_done(tutti_kvs_t *kvs);
 
 /* The process's service, found and opened on the first call (TUTTI_LAUNCHER
  * chooses or forbids one): TUTTI_SUCCESS with *kvs; TUTTI_ERR_UNSUPPORTED

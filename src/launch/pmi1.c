@@ -226,6 +226,7 @@ tutti_result_t tutti_kvs_pmi1_open(tutti_kvs_t **kvs, double timeout, char *why,
     p->k.put = tutti_pmi1_put;
     p->k.fence = tutti_pmi1_fence;
     p->k.get = tutti_pmi1_get;
+    p->k.release = NULL; /* one connection per process: kept for later calls */
     tutti_pmi1_global = p;
     atexit(tutti_pmi1_atexit);
     *kvs = &p->k;
