@@ -199,10 +199,11 @@ static int tutti_env_int(const char *name, int *out)
     return 1;
 }
 
-static int tutti_hex_secret(const char *hex, uint8_t out[16])
+/* exactly 2n hex digits -> n bytes (TUTTI_SECRET, the launcher's ids) */
+static int tutti_hex_bytes(const char *hex, uint8_t *out, size_t n)
 {
-    if (strlen(hex) != 32) return -1;
-    for (int i = 0; i < 16; i++) {
+    if (strlen(hex) != 2 * n) return -1;
+    for (size_t i = 0; i < n; i++) {
         unsigned v;
         if (!isxdigit((unsigned char)hex[2 * i]) || !isxdigit((unsigned char)hex[2 * i + 1])) return -1;
         if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
@@ -247,15 +248,10 @@ static tutti_result_t tutti_init_kvs(tutti_comm_t *comm, tutti_kvs_t *kvs, const
         if (strncmp(val, "error:", 6) == 0)
             return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: rank 0 could not serve the rendezvous (%s)",
                                     call, kvs->route, val + 6);
-        if (strlen(val) != 2 * sizeof(id))
-            return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: key %s holds %zu characters, not a tutti id",
-                                    call, kvs->route, key, strlen(val));
-        for (size_t i = 0; i < sizeof(id); i++) {
-            unsigned v;
-            if (sscanf(val + 2 * i, "%2x", &v) != 1)
-                return tutti_comm_error(NULL, TUTTI_ERR_REMOTE, "%s: %s: key %s is not hex", call, kvs->route, key);
-            id.internal[i] = (char)v;
-        }
+        if (tutti_hex_bytes(val, (uint8_t *)id.internal, sizeof(id)) != 0)
+            return tutti_comm_error(NULL, TUTTI_ERR_REMOTE,
+                                    "%s: %s: key %s holds '%.40s' (%zu characters), not a tutti id", call, kvs->route,
+                                    key, val, strlen(val));
     }
     TUTTI_INFO(TUTTI_SUBSYS_INIT, kvs->rank, "init from environment: rank %d of %d, rendezvous through %s", kvs->rank,
                kvs->size, kvs->route);
@@ -345,7 +341,7 @@ tutti_result_t tutti_comm_init_env(tutti_comm_t *comm)
 
     const char *secret = tutti_param_str(TUTTI_P_SECRET);
     if (secret[0]) {
-        if (tutti_hex_secret(secret, info.secret) != 0)
+        if (tutti_hex_bytes(secret, info.secret, sizeof(info.secret)) != 0)
             return tutti_comm_error(NULL, TUTTI_ERR_INVALID_ARGUMENT, "%s: TUTTI_SECRET must be 32 hex digits", call);
     } else {
         /* derived: keeps other jobs out by accident, not a defence against

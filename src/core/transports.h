@@ -22,6 +22,18 @@
 #define TUTTI_TP_BUILTIN_VERSION                                                                                     \
     "tutti " TUTTI_TP_STR(TUTTI_VERSION_MAJOR) "." TUTTI_TP_STR(TUTTI_VERSION_MINOR) "." TUTTI_TP_STR(TUTTI_VERSION_PATCH)
 
+/* The entry point of a built-in transport that needs no library: its
+ * static table (built with the core, so the version is always the same). */
+#define TUTTI_TP_STATIC_ENTRY(fn, table)                                                                             \
+    tutti_result_t fn(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)                \
+    {                                                                                                                 \
+        (void)api_version;                                                                                            \
+        (void)why;                                                                                                    \
+        (void)whylen;                                                                                                 \
+        *tp = &(table);                                                                                               \
+        return TUTTI_SUCCESS;                                                                                         \
+    }
+
 /* a plugin that sends by reference (TUTTI_TP_CAP_SEND_REF) does so from
  * this size */
 #define TUTTI_PLUGIN_REF_MIN (64u << 10)

@@ -14,6 +14,8 @@
  */
 #include "launch/kvs.h"
 
+#include "util/dl.h"
+
 #ifdef TUTTI_HAVE_PMIX
 #include <dlfcn.h>
 #include <pmix.h>
@@ -168,28 +170,18 @@ tutti_result_t tutti_kvs_pmix_open(tutti_kvs_t **kvs, double timeout, char *why,
         snprintf(why, whylen, "PMIx: no PMIX_NAMESPACE and PMIX_RANK");
         return TUTTI_ERR_UNSUPPORTED;
     }
-    void *h = dlopen(TUTTI_PMIX_LIBNAME, RTLD_NOW | RTLD_GLOBAL);
-    if (!h) {
-        snprintf(why, whylen, "PMIx: the launcher exports PMIX_NAMESPACE but %s does not load (%s)",
-                 TUTTI_PMIX_LIBNAME, dlerror());
-        return TUTTI_ERR_UNSUPPORTED;
-    }
     tutti_pmix_t *p = calloc(1, sizeof(*p));
     if (!p) return TUTTI_ERR_NO_MEMORY;
-    struct {
-        void **slot;
-        const char *sym;
-    } syms[] = {{(void **)&p->init, "PMIx_Init"},       {(void **)&p->put, "PMIx_Put"},
-                {(void **)&p->commit, "PMIx_Commit"},   {(void **)&p->fence, "PMIx_Fence"},
-                {(void **)&p->get, "PMIx_Get"},         {(void **)&p->value_destruct, "PMIx_Value_destruct"},
-                {(void **)&p->error_string, "PMIx_Error_string"}, {(void **)&p->finalize, "PMIx_Finalize"}};
-    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-        *syms[i].slot = dlsym(h, syms[i].sym);
-        if (!*syms[i].slot) {
-            snprintf(why, whylen, "PMIx: %s lacks %s (PMIx older than 4?)", TUTTI_PMIX_LIBNAME, syms[i].sym);
-            free(p);
-            return TUTTI_ERR_UNSUPPORTED;
-        }
+    const tutti_dl_sym_t syms[] = {{&p->init, "PMIx_Init"},       {&p->put, "PMIx_Put"},
+                                   {&p->commit, "PMIx_Commit"},   {&p->fence, "PMIx_Fence"},
+                                   {&p->get, "PMIx_Get"},         {&p->value_destruct, "PMIx_Value_destruct"},
+                                   {&p->error_string, "PMIx_Error_string"}, {&p->finalize, "PMIx_Finalize"}};
+    char dlwhy[320];
+    if (!tutti_dl_open(TUTTI_PMIX_LIBNAME, RTLD_NOW | RTLD_GLOBAL, "PMIx's library", "PMIx older than 4?", syms,
+                       sizeof(syms) / sizeof(syms[0]), dlwhy, sizeof(dlwhy))) {
+        snprintf(why, whylen, "PMIx: the launcher exports PMIX_NAMESPACE, but %s", dlwhy);
+        free(p);
+        return TUTTI_ERR_UNSUPPORTED;
     }
     pmix_status_t st = p->init(&p->me, NULL, 0);
     if (st != PMIX_SUCCESS) {

@@ -319,11 +319,4 @@ const tutti_transport_t tutti_shm_transport = {
     .version = TUTTI_TP_BUILTIN_VERSION,
 };
 
-tutti_result_t tutti_shm_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)
-{
-    (void)api_version; /* built with the core: always the same */
-    (void)why;
-    (void)whylen;
-    *tp = &tutti_shm_transport;
-    return TUTTI_SUCCESS;
-}
+TUTTI_TP_STATIC_ENTRY(tutti_shm_entry, tutti_shm_transport)

@@ -247,11 +247,4 @@ const tutti_transport_t tutti_tcp_transport = {
     .version = TUTTI_TP_BUILTIN_VERSION,
 };
 
-tutti_result_t tutti_tcp_entry(uint32_t api_version, const tutti_transport_t **tp, char *why, size_t whylen)
-{
-    (void)api_version; /* built with the core: always the same */
-    (void)why;
-    (void)whylen;
-    *tp = &tutti_tcp_transport;
-    return TUTTI_SUCCESS;
-}
+TUTTI_TP_STATIC_ENTRY(tutti_tcp_entry, tutti_tcp_transport)

@@ -10,6 +10,8 @@
  */
 #include "ucx/ucx.h"
 
+#include "util/dl.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,51 +27,40 @@ static int tutti_ucx_lib_ok;
 
 static void tutti_ucx_lib_open(void)
 {
-    void *h = dlopen(TUTTI_UCX_LIBNAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why), "UCX's library is not loadable (%s)", dlerror());
-        return;
-    }
     tutti_ucx_lib_t l;
     memset(&l, 0, sizeof(l));
-#define TUTTI_UCX_SYM(field, sym)                                                                                     \
-    do {                                                                                                              \
-        *(void **)&l.field = dlsym(h, sym);                                                                          \
-        if (!l.field) {                                                                                               \
-            snprintf(tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why), "%s lacks %s (UCX older than 1.10?)",             \
-                     TUTTI_UCX_LIBNAME, sym);                                                                         \
-            dlclose(h);                                                                                               \
-            return;                                                                                                   \
-        }                                                                                                             \
-    } while (0)
-    TUTTI_UCX_SYM(am_send_nbx, "ucp_am_send_nbx");
-    TUTTI_UCX_SYM(cleanup, "ucp_cleanup");
-    TUTTI_UCX_SYM(config_modify, "ucp_config_modify");
-    TUTTI_UCX_SYM(config_read, "ucp_config_read");
-    TUTTI_UCX_SYM(config_release, "ucp_config_release");
-    TUTTI_UCX_SYM(context_query, "ucp_context_query");
-    TUTTI_UCX_SYM(ep_close_nbx, "ucp_ep_close_nbx");
-    TUTTI_UCX_SYM(ep_create, "ucp_ep_create");
-    TUTTI_UCX_SYM(get_version, "ucp_get_version");
-    TUTTI_UCX_SYM(init_version, "ucp_init_version");
-    TUTTI_UCX_SYM(mem_map, "ucp_mem_map");
-    TUTTI_UCX_SYM(mem_query, "ucp_mem_query");
-    TUTTI_UCX_SYM(mem_unmap, "ucp_mem_unmap");
-    TUTTI_UCX_SYM(request_cancel, "ucp_request_cancel");
-    TUTTI_UCX_SYM(request_check_status, "ucp_request_check_status");
-    TUTTI_UCX_SYM(request_free, "ucp_request_free");
-    TUTTI_UCX_SYM(tag_recv_nbx, "ucp_tag_recv_nbx");
-    TUTTI_UCX_SYM(tag_send_nbx, "ucp_tag_send_nbx");
-    TUTTI_UCX_SYM(worker_arm, "ucp_worker_arm");
-    TUTTI_UCX_SYM(worker_create, "ucp_worker_create");
-    TUTTI_UCX_SYM(worker_destroy, "ucp_worker_destroy");
-    TUTTI_UCX_SYM(worker_get_address, "ucp_worker_get_address");
-    TUTTI_UCX_SYM(worker_get_efd, "ucp_worker_get_efd");
-    TUTTI_UCX_SYM(worker_progress, "ucp_worker_progress");
-    TUTTI_UCX_SYM(worker_release_address, "ucp_worker_release_address");
-    TUTTI_UCX_SYM(worker_set_am_recv_handler, "ucp_worker_set_am_recv_handler");
-    TUTTI_UCX_SYM(status_string, "ucs_status_string");
-#undef TUTTI_UCX_SYM
+    const tutti_dl_sym_t syms[] = {
+        {&l.am_send_nbx, "ucp_am_send_nbx"},
+        {&l.cleanup, "ucp_cleanup"},
+        {&l.config_modify, "ucp_config_modify"},
+        {&l.config_read, "ucp_config_read"},
+        {&l.config_release, "ucp_config_release"},
+        {&l.context_query, "ucp_context_query"},
+        {&l.ep_close_nbx, "ucp_ep_close_nbx"},
+        {&l.ep_create, "ucp_ep_create"},
+        {&l.get_version, "ucp_get_version"},
+        {&l.init_version, "ucp_init_version"},
+        {&l.mem_map, "ucp_mem_map"},
+        {&l.mem_query, "ucp_mem_query"},
+        {&l.mem_unmap, "ucp_mem_unmap"},
+        {&l.request_cancel, "ucp_request_cancel"},
+        {&l.request_check_status, "ucp_request_check_status"},
+        {&l.request_free, "ucp_request_free"},
+        {&l.tag_recv_nbx, "ucp_tag_recv_nbx"},
+        {&l.tag_send_nbx, "ucp_tag_send_nbx"},
+        {&l.worker_arm, "ucp_worker_arm"},
+        {&l.worker_create, "ucp_worker_create"},
+        {&l.worker_destroy, "ucp_worker_destroy"},
+        {&l.worker_get_address, "ucp_worker_get_address"},
+        {&l.worker_get_efd, "ucp_worker_get_efd"},
+        {&l.worker_progress, "ucp_worker_progress"},
+        {&l.worker_release_address, "ucp_worker_release_address"},
+        {&l.worker_set_am_recv_handler, "ucp_worker_set_am_recv_handler"},
+        {&l.status_string, "ucs_status_string"},
+    };
+    void *h = tutti_dl_open(TUTTI_UCX_LIBNAME, RTLD_NOW | RTLD_LOCAL, "UCX's library", "UCX older than 1.10?", syms,
+                            sizeof(syms) / sizeof(syms[0]), tutti_ucx_lib_why, sizeof(tutti_ucx_lib_why));
+    if (!h) return;
     unsigned major, minor, release;
     l.get_version(&major, &minor, &release);
     if (major != UCP_API_MAJOR) {

@@ -13,6 +13,8 @@
  */
 #include "verbs/verbs.h"
 
+#include "util/dl.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,45 +30,33 @@ static int tutti_verbs_lib_ok;
 
 static void tutti_verbs_lib_open(void)
 {
-    void *h = dlopen(TUTTI_VERBS_LIBNAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(tutti_verbs_lib_why, sizeof(tutti_verbs_lib_why), "rdma-core's library is not loadable (%s)",
-                 dlerror());
-        return;
-    }
     tutti_verbs_lib_t l;
     memset(&l, 0, sizeof(l));
-#define TUTTI_VERBS_SYM(field, sym)                                                                                   \
-    do {                                                                                                              \
-        *(void **)&l.field = dlsym(h, sym);                                                                          \
-        if (!l.field) {                                                                                               \
-            snprintf(tutti_verbs_lib_why, sizeof(tutti_verbs_lib_why), "%s lacks %s (rdma-core too old?)",          \
-                     TUTTI_VERBS_LIBNAME, sym);                                                                       \
-            dlclose(h);                                                                                               \
-            return;                                                                                                   \
-        }                                                                                                             \
-    } while (0)
-    TUTTI_VERBS_SYM(get_device_list, "ibv_get_device_list");
-    TUTTI_VERBS_SYM(free_device_list, "ibv_free_device_list");
-    TUTTI_VERBS_SYM(get_device_name, "ibv_get_device_name");
-    TUTTI_VERBS_SYM(open_device, "ibv_open_device");
-    TUTTI_VERBS_SYM(close_device, "ibv_close_device");
-    TUTTI_VERBS_SYM(query_device, "ibv_query_device");
-    TUTTI_VERBS_SYM(query_port_compat, "ibv_query_port");
-    TUTTI_VERBS_SYM(query_gid, "ibv_query_gid");
-    TUTTI_VERBS_SYM(query_gid_ex, "_ibv_query_gid_ex");
-    TUTTI_VERBS_SYM(alloc_pd, "ibv_alloc_pd");
-    TUTTI_VERBS_SYM(dealloc_pd, "ibv_dealloc_pd");
-    TUTTI_VERBS_SYM(reg_mr, "ibv_reg_mr");
-    TUTTI_VERBS_SYM(dereg_mr, "ibv_dereg_mr");
-    TUTTI_VERBS_SYM(create_cq, "ibv_create_cq");
-    TUTTI_VERBS_SYM(destroy_cq, "ibv_destroy_cq");
-    TUTTI_VERBS_SYM(create_qp, "ibv_create_qp");
-    TUTTI_VERBS_SYM(modify_qp, "ibv_modify_qp");
-    TUTTI_VERBS_SYM(destroy_qp, "ibv_destroy_qp");
-    TUTTI_VERBS_SYM(port_state_str, "ibv_port_state_str");
-    TUTTI_VERBS_SYM(wc_status_str, "ibv_wc_status_str");
-#undef TUTTI_VERBS_SYM
+    const tutti_dl_sym_t syms[] = {
+        {&l.get_device_list, "ibv_get_device_list"},
+        {&l.free_device_list, "ibv_free_device_list"},
+        {&l.get_device_name, "ibv_get_device_name"},
+        {&l.open_device, "ibv_open_device"},
+        {&l.close_device, "ibv_close_device"},
+        {&l.query_device, "ibv_query_device"},
+        {&l.query_port_compat, "ibv_query_port"},
+        {&l.query_gid, "ibv_query_gid"},
+        {&l.query_gid_ex, "_ibv_query_gid_ex"},
+        {&l.alloc_pd, "ibv_alloc_pd"},
+        {&l.dealloc_pd, "ibv_dealloc_pd"},
+        {&l.reg_mr, "ibv_reg_mr"},
+        {&l.dereg_mr, "ibv_dereg_mr"},
+        {&l.create_cq, "ibv_create_cq"},
+        {&l.destroy_cq, "ibv_destroy_cq"},
+        {&l.create_qp, "ibv_create_qp"},
+        {&l.modify_qp, "ibv_modify_qp"},
+        {&l.destroy_qp, "ibv_destroy_qp"},
+        {&l.port_state_str, "ibv_port_state_str"},
+        {&l.wc_status_str, "ibv_wc_status_str"},
+    };
+    if (!tutti_dl_open(TUTTI_VERBS_LIBNAME, RTLD_NOW | RTLD_LOCAL, "rdma-core's library", "rdma-core too old?", syms,
+                       sizeof(syms) / sizeof(syms[0]), tutti_verbs_lib_why, sizeof(tutti_verbs_lib_why)))
+        return;
     tutti_verbs_lib = l; /* never closed: devices may outlive a communicator */
     tutti_verbs_lib_ok = 1;
 }
