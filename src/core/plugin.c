@@ -186,8 +186,8 @@ void tutti_plugins_load(void (*add)(const char *name, const char *path, tutti_tr
         for (const char *d = dirs; *d && !found;) {
             size_t dl = strcspn(d, ":");
             char path[2 * PATH_MAX];
-            snprintf(path, sizeof(path), "%.*s/" TUTTI_PLUGIN_PREFIX "%.200s.so", (int)(dl < PATH_MAX ? dl : PATH_MAX), d,
-                     item);
+            int dn = (int)(dl < PATH_MAX ? dl : PATH_MAX);
+            snprintf(path, sizeof(path), "%.*s/" TUTTI_PLUGIN_PREFIX "%.200s.so", dn, d, item);
             d += dl;
             if (*d == ':') d++;
             if (dl && access(path, F_OK) == 0) {

@@ -20,7 +20,8 @@
 #define TUTTI_TP_STR_(x) #x
 #define TUTTI_TP_STR(x) TUTTI_TP_STR_(x)
 #define TUTTI_TP_BUILTIN_VERSION                                                                                     \
-    "tutti " TUTTI_TP_STR(TUTTI_VERSION_MAJOR) "." TUTTI_TP_STR(TUTTI_VERSION_MINOR) "." TUTTI_TP_STR(TUTTI_VERSION_PATCH)
+    "tutti " TUTTI_TP_STR(TUTTI_VERSION_MAJOR) "." TUTTI_TP_STR(TUTTI_VERSION_MINOR) "."                            \
+        TUTTI_TP_STR(TUTTI_VERSION_PATCH)
 
 /* The entry point of a built-in transport that needs no library: its
  * static table (built with the core, so the version is always the same). */

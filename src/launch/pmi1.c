@@ -139,8 +139,8 @@ static tutti_result_t tutti_pmi1_rc(const char *reply, const char *what, char *e
 {
     char rc[16], msg[200];
     if (!tutti_pmi1_field(reply, "rc", rc, sizeof(rc)) || strcmp(rc, "0") == 0) return TUTTI_SUCCESS;
-    snprintf(err, errlen, "PMI-1: %s failed: rc=%s%s%s", what, rc,
-             tutti_pmi1_field(reply, "msg", msg, sizeof(msg)) ? ": " : "", tutti_pmi1_field(reply, "msg", msg, sizeof(msg)) ? msg : "");
+    int has_msg = tutti_pmi1_field(reply, "msg", msg, sizeof(msg)) != NULL;
+    snprintf(err, errlen, "PMI-1: %s failed: rc=%s%s%s", what, rc, has_msg ? ": " : "", has_msg ? msg : "");
     return TUTTI_ERR_REMOTE;
 }
 
@@ -206,7 +206,8 @@ tutti_result_t tutti_kvs_pmi1_open(tutti_kvs_t **kvs, double timeout, char *why,
         tutti_pmi1_cmd(p, "cmd=init pmi_version=1 pmi_subversion=1\n", "response_to_init", reply, sizeof(reply),
                        timeout, why, whylen);
     if (r == TUTTI_SUCCESS) r = tutti_pmi1_rc(reply, "init", why, whylen);
-    if (r == TUTTI_SUCCESS) r = tutti_pmi1_cmd(p, "cmd=get_maxes\n", "maxes", reply, sizeof(reply), timeout, why, whylen);
+    if (r == TUTTI_SUCCESS)
+        r = tutti_pmi1_cmd(p, "cmd=get_maxes\n", "maxes", reply, sizeof(reply), timeout, why, whylen);
     if (r == TUTTI_SUCCESS) {
         p->vallen_max = tutti_pmi1_field(reply, "vallen_max", v, sizeof(v)) ? (size_t)strtoul(v, NULL, 10) : 256;
         r = tutti_pmi1_cmd(p, "cmd=get_my_kvsname\n", "my_kvsname", reply, sizeof(reply), timeout, why, whylen);
