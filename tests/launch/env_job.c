@@ -94,6 +94,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each verdict line out at once, whatever exit does */
     char host[64] = "";
     gethostname(host, sizeof(host) - 1);
     tutti_comm_t c, half = NULL, second;

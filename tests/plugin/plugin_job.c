@@ -15,6 +15,7 @@
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each verdict line out at once, whatever exit does */
     tutti_comm_t comm;
     tutti_result_t r = tutti_comm_init_env(&comm);
     if (r != TUTTI_SUCCESS) {
