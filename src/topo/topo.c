@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <hwloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,11 +151,27 @@ static void tutti_topo_fill(hwloc_topology_t topo, tutti_topo_local_t *t)
     }
 }
 
+/* This machine's topology, discovered once per process: discovery reads
+ * sysfs and the PCI tree (tens of milliseconds of CPU; 64 ranks starting
+ * at once on a small node spent seconds in it, twice per communicator).
+ * What depends on the binding (my package and NUMA node) is computed again
+ * at every load, from the cached tree. */
+static pthread_mutex_t tutti_topo_lock = PTHREAD_MUTEX_INITIALIZER;
+static hwloc_topology_t tutti_topo_this;
+
 int tutti_topo_load_from(tutti_topo_local_t *t, const char *xml, const char *synthetic, char *err, size_t errlen)
 {
     hwloc_topology_t topo;
     memset(t, 0, sizeof(*t));
     t->my_package = t->my_numa = -1;
+    if (!(xml && xml[0]) && !(synthetic && synthetic[0])) {
+        pthread_mutex_lock(&tutti_topo_lock);
+        int rc = tutti_topo_this ? 0 : tutti_topo_open(&tutti_topo_this, NULL, NULL, err, errlen);
+        if (rc == 0) tutti_topo_fill(tutti_topo_this, t);
+        pthread_mutex_unlock(&tutti_topo_lock);
+        if (rc == 0) snprintf(t->source, sizeof(t->source), "this machine");
+        return rc;
+    }
     if (tutti_topo_open(&topo, xml, synthetic, err, errlen) != 0) return -1;
     tutti_topo_fill(topo, t);
     if (synthetic && synthetic[0]) snprintf(t->source, sizeof(t->source), "synthetic '%.120s'", synthetic);

@@ -4,13 +4,26 @@
  *
  * One POSIX shared-memory segment per node and communicator holds a
  * single-producer single-consumer FIFO for every ordered pair of local
- * ranks and every channel:
+ * ranks and every channel, but only as address space: the file is sparse
+ * (ftruncate), each rank maps just its header, and a FIFO gets pages and a
+ * mapping only when one of its two ends first uses it:
  *
  *   segment:  [header: per local rank pid, start time, pid namespace]
  *             [FIFO 0->1 ch0][FIFO 0->1 ch1][FIFO 0->2 ch0] ... [FIFO L-1->L-2 ch1]
+ *               ^ untouched FIFOs cost no memory, no page tables, no mapping
+ *   first use of a connection (either end, any order, no handshake):
+ *             posix_fallocate(its range)  -> ENOSPC is an error now, never
+ *                                            a SIGBUS on the data path
+ *             mmap(its range, MAP_POPULATE) -> the data path never faults
  *   FIFO:     [ctrl: tail (consumer count), own cache line]
  *             [slot headers: seq | len | 48 B inline data, one cache line each]
  *             [slot payloads, slot_size each]
+ *
+ * Fresh tmpfs pages read as zeros, which is a FIFO's initial state, so the
+ * two ends need not agree on who comes first.  Memory is thus proportional
+ * to the pairs that talk (ring and tree neighbours: O(local ranks) per
+ * node; the node-local windows of shm_win.c: 2 x TUTTI_SHM_WIN_SIZE per
+ * rank); only an all-to-all touches every pair.
  *
  * The producer fills slot pos % n (payloads of at most 48 bytes go inline in
  * the header line, so a small message costs one cache-line transfer), then
@@ -27,9 +40,9 @@
  * ptrace permission; a failing probe is logged and leaves the FIFO path).
  *
  * Lifecycle: the node's first local rank creates the segment, every local
- * rank maps it with MAP_POPULATE (so the data path never page-faults), and
- * once all have mapped it (a bootstrap allgather of statuses) it is
- * unlinked: a crash afterwards leaves nothing in /dev/shm.
+ * rank opens it and maps its header, and once all have (a bootstrap
+ * allgather of statuses) it is unlinked: a crash afterwards leaves nothing
+ * in /dev/shm.  Each rank keeps its descriptor to map FIFOs later.
  */
 #ifndef TUTTI_SHM_H
 #define TUTTI_SHM_H
@@ -102,6 +115,7 @@ typedef struct {
 struct tutti_shm_comm;
 
 typedef struct tutti_shm_conn {
+    /* NULL until first use maps the FIFO (tutti_shm_conn_map) */
     tutti_shm_ctrl_t *ctrl;
     tutti_shm_slot_t *slots;
     char *data;
@@ -115,6 +129,9 @@ typedef struct tutti_shm_conn {
     int peer_pid;
     uint64_t ref_loaded; /* receiver: pos + 1 of a reference already read into its slot */
     struct tutti_shm_comm *owner;
+    size_t off;         /* the FIFO's offset in the segment */
+    void *map;          /* its mapping, once used */
+    tutti_result_t map_err; /* mapping it failed: every call returns this */
 } tutti_shm_conn_t;
 
 typedef struct tutti_shm_comm {
@@ -127,6 +144,10 @@ typedef struct tutti_shm_comm {
     uint32_t nslots;
     size_t slot_size;
     tutti_shm_peer_t *peers; /* in the segment */
+    int fd;                  /* the segment, kept to map FIFOs on first use */
+    size_t hdr_bytes, fifo_bytes, ctrl_bytes; /* page multiples */
+    int nmapped;             /* FIFOs this rank has mapped */
+    char map_why[160];       /* why mapping a FIFO failed (peer_check says it) */
     tutti_shm_conn_t *send, *recv; /* [nlocal * nchan] by local index */
     int *local_of; /* [nranks] local index or -1 */
     uint64_t my_pidns;
@@ -146,6 +167,10 @@ void tutti_shm_seg_release(tutti_shm_comm_t *sc);
 /* Every rank's `bytes` of `mine` (malloc'ed, by rank; the caller frees),
  * or NULL with *r and setup->err set (shm_seg.c). */
 void *tutti_shm_allgather(const tutti_tp_setup_t *setup, const void *mine, size_t bytes, tutti_result_t *r);
+/* Backs and maps the FIFO of c on its first use (shm_seg.c): TUTTI_SUCCESS,
+ * or an error (then c->map_err, and owner->map_why says why). */
+tutti_result_t tutti_shm_conn_map(tutti_shm_conn_t *c);
+void tutti_shm_conn_unmap(tutti_shm_conn_t *c);
 /* Windows (shm_win.c): collective over the communicator, like the segment. */
 tutti_result_t tutti_shm_win_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t *setup);
 void tutti_shm_win_release(tutti_shm_comm_t *sc);

@@ -11,9 +11,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A connection's FIFO is mapped on its first use, from either end. */
+#define TUTTI_SHM_MAPPED(c)                                                    \
+    do {                                                                       \
+        if (__builtin_expect((c)->slots == NULL, 0)) {                         \
+            tutti_result_t mr_ = tutti_shm_conn_map(c);                        \
+            if (mr_ != TUTTI_SUCCESS) return mr_;                              \
+        }                                                                      \
+    } while (0)
+
 static tutti_result_t tutti_shm_send_acquire(void *conn, size_t len, void **slot)
 {
     tutti_shm_conn_t *c = conn;
+    TUTTI_SHM_MAPPED(c);
     if (c->pos - c->cached_tail >= c->nslots) {
         c->cached_tail = __atomic_load_n(&c->ctrl->tail, __ATOMIC_ACQUIRE);
         if (c->pos - c->cached_tail >= c->nslots) return TUTTI_INPROGRESS;
@@ -37,6 +47,7 @@ static tutti_result_t tutti_shm_send_commit(void *conn, size_t len, uint32_t tag
 static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, size_t len, uint32_t tag)
 {
     tutti_shm_conn_t *c = conn;
+    TUTTI_SHM_MAPPED(c);
     if (!c->owner->cma) {
         /* no single copy on this node: the slot was acquired, copy into it */
         void *slot = NULL;
@@ -59,6 +70,7 @@ static tutti_result_t tutti_shm_send_commit_ref(void *conn, const void *buf, siz
 static tutti_result_t tutti_shm_send_flushed(void *conn)
 {
     tutti_shm_conn_t *c = conn;
+    if (!c->slots) return c->map_err ? c->map_err : TUTTI_SUCCESS; /* never sent on */
     c->cached_tail = __atomic_load_n(&c->ctrl->tail, __ATOMIC_ACQUIRE);
     return c->cached_tail >= c->pos ? TUTTI_SUCCESS : TUTTI_INPROGRESS;
 }
@@ -74,6 +86,7 @@ static tutti_shm_slot_t *tutti_shm_next(tutti_shm_conn_t *c)
 static tutti_result_t tutti_shm_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
 {
     tutti_shm_conn_t *c = conn;
+    TUTTI_SHM_MAPPED(c);
     tutti_shm_slot_t *s = tutti_shm_next(c);
     if (!s) return TUTTI_INPROGRESS;
     uint32_t l = s->len & ~TUTTI_SHM_REF;
@@ -112,6 +125,7 @@ static tutti_result_t tutti_shm_recv_read(void *conn, void *dst, size_t len, uin
                                           uint32_t *got_tag)
 {
     tutti_shm_conn_t *c = conn;
+    TUTTI_SHM_MAPPED(c);
     tutti_shm_slot_t *s = tutti_shm_next(c);
     if (!s) return TUTTI_INPROGRESS;
     uint32_t l = s->len & ~TUTTI_SHM_REF;
@@ -140,6 +154,10 @@ static tutti_result_t tutti_shm_progress(void *tpcomm)
 static tutti_result_t tutti_shm_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
 {
     tutti_shm_conn_t *c = conn;
+    if (c->map_err) {
+        snprintf(why, whylen, "%s", c->owner->map_why);
+        return c->map_err;
+    }
     return tutti_shm_peer_alive(c->owner, c->peer_local, seq, tag, why, whylen);
 }
 
@@ -205,6 +223,11 @@ static tutti_result_t tutti_shm_comm_destroy(void *tpcomm)
 {
     tutti_shm_comm_t *sc = tpcomm;
     if (!sc) return TUTTI_SUCCESS;
+    size_t n = sc->send ? (size_t)sc->nlocal * (size_t)sc->nchan : 0;
+    for (size_t k = 0; k < n; k++) {
+        tutti_shm_conn_unmap(&sc->send[k]);
+        tutti_shm_conn_unmap(&sc->recv[k]);
+    }
     tutti_shm_win_release(sc);
     tutti_shm_seg_release(sc);
     free(sc->local_ranks);
@@ -225,14 +248,8 @@ static size_t tutti_shm_fifo_index(const tutti_shm_comm_t *sc, int i, int j, int
 static void tutti_shm_conn_init(tutti_shm_comm_t *sc, tutti_shm_conn_t *cn, int sender, int receiver, int chan,
                                 int peer_local)
 {
-    const tutti_shm_seg_hdr_t *h = sc->base;
-    size_t ctrl_bytes = (sizeof(tutti_shm_ctrl_t) + (size_t)sc->nslots * sizeof(tutti_shm_slot_t) + 4095) & ~(size_t)4095;
-    char *fifo = (char *)sc->base + 4096 + (((size_t)sc->nlocal * sizeof(tutti_shm_peer_t) + 4095) & ~(size_t)4095) +
-                 tutti_shm_fifo_index(sc, sender, receiver, chan) * h->fifo_bytes;
     memset(cn, 0, sizeof(*cn));
-    cn->ctrl = (tutti_shm_ctrl_t *)fifo;
-    cn->slots = (tutti_shm_slot_t *)(fifo + sizeof(tutti_shm_ctrl_t));
-    cn->data = fifo + ctrl_bytes;
+    cn->off = sc->hdr_bytes + tutti_shm_fifo_index(sc, sender, receiver, chan) * sc->fifo_bytes;
     cn->nslots = sc->nslots;
     cn->slot_size = sc->slot_size;
     cn->peer = sc->local_ranks[peer_local];
@@ -246,6 +263,7 @@ static tutti_result_t tutti_shm_comm_create(const tutti_tp_setup_t *setup, void 
     tutti_result_t r = TUTTI_ERR_NO_MEMORY;
     tutti_shm_comm_t *sc = calloc(1, sizeof(*sc));
     if (!sc) goto fail;
+    sc->fd = -1;
     int p = setup->nranks;
     sc->local_ranks = malloc(sizeof(int) * (size_t)p);
     sc->local_of = malloc(sizeof(int) * (size_t)p);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The shm transport's segment: create, map, pre-fault, unlink; liveness. */
+/* The shm transport's segment: create (sparse), map its header, unlink;
+ * FIFOs backed and mapped on first use; liveness. */
 #include "shm/shm.h"
 
 #include "core/fingerprint.h"
@@ -17,14 +18,15 @@
 
 #include "util/param.h"
 
-#define TUTTI_SHM_MAX_SEGMENT (8ULL << 30)
+/* the segment is sparse: this only guards the offsets (16 TiB of address) */
+#define TUTTI_SHM_MAX_SEGMENT (1ULL << 44)
 
 typedef struct {
     int32_t status; /* 0 ok, else an errno */
     int32_t stage;  /* what failed */
 } tutti_shm_status_t;
 
-static const char *const tutti_shm_stages[] = {"", "shm_open(create)", "posix_fallocate", "mmap",
+static const char *const tutti_shm_stages[] = {"", "shm_open(create)", "ftruncate", "mmap",
                                                "shm_open", "segment check", "size limit"};
 
 uint64_t tutti_shm_proc_starttime(int pid)
@@ -146,39 +148,43 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
 {
     tutti_result_t r;
     tutti_shm_status_t st = {0, 0};
-    int fd = -1, created = 0;
-    size_t ctrl_bytes = (sizeof(tutti_shm_ctrl_t) + (size_t)sc->nslots * sizeof(tutti_shm_slot_t) + 4095) & ~(size_t)4095;
-    size_t fifo_bytes = ctrl_bytes + (size_t)sc->nslots * sc->slot_size;
-    size_t peers_bytes = ((size_t)sc->nlocal * sizeof(tutti_shm_peer_t) + 4095) & ~(size_t)4095;
-    size_t total = 4096 + peers_bytes + (size_t)sc->nlocal * (size_t)(sc->nlocal - 1) * (size_t)sc->nchan * fifo_bytes;
+    int created = 0;
+    sc->fd = -1;
+    sc->ctrl_bytes = (sizeof(tutti_shm_ctrl_t) + (size_t)sc->nslots * sizeof(tutti_shm_slot_t) + 4095) & ~(size_t)4095;
+    sc->fifo_bytes = (sc->ctrl_bytes + (size_t)sc->nslots * sc->slot_size + 4095) & ~(size_t)4095;
+    sc->hdr_bytes = 4096 + (((size_t)sc->nlocal * sizeof(tutti_shm_peer_t) + 4095) & ~(size_t)4095);
+    size_t fifo_bytes = sc->fifo_bytes, hdr = sc->hdr_bytes;
+    double nfifo = (double)sc->nlocal * (double)(sc->nlocal - 1) * (double)sc->nchan;
+    size_t total = hdr + (size_t)(nfifo * (double)fifo_bytes);
     int node = setup->node_of_rank[setup->rank];
     snprintf(sc->name, sizeof(sc->name), "/tutti-%016llx-%d", (unsigned long long)setup->comm_id, node);
     sc->my_pidns = tutti_shm_pidns();
     int active = sc->nlocal > 1;
 
-    /* 1. the node's first local rank creates and sizes the segment */
-    if (active && total > TUTTI_SHM_MAX_SEGMENT) {
+    /* 1. the node's first local rank creates the segment: sparse, only its
+     * header gets pages now */
+    if (active && (double)hdr + nfifo * (double)fifo_bytes > (double)TUTTI_SHM_MAX_SEGMENT) {
         st.status = ENOMEM;
         st.stage = 6;
     } else if (active && sc->me == 0) {
-        fd = shm_open(sc->name, O_CREAT | O_EXCL | O_RDWR, 0600);
-        if (fd < 0) {
+        sc->fd = shm_open(sc->name, O_CREAT | O_EXCL | O_RDWR, 0600);
+        if (sc->fd < 0) {
             st.status = errno;
             st.stage = 1;
         } else {
             created = 1;
-            int e = posix_fallocate(fd, 0, (off_t)total);
+            int e = ftruncate(sc->fd, (off_t)total) != 0 ? errno : posix_fallocate(sc->fd, 0, (off_t)hdr);
             if (e != 0) {
                 st.status = e;
                 st.stage = 2;
             } else {
-                sc->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+                sc->base = mmap(NULL, hdr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, sc->fd, 0);
                 if (sc->base == MAP_FAILED) {
                     sc->base = NULL;
                     st.status = errno;
                     st.stage = 3;
                 } else {
-                    sc->size = total;
+                    sc->size = hdr;
                     tutti_shm_seg_hdr_t *h = sc->base;
                     h->comm_id = setup->comm_id;
                     h->nlocal = (uint32_t)sc->nlocal;
@@ -195,24 +201,24 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
     r = tutti_shm_agree(sc, setup, st);
     if (r != TUTTI_SUCCESS) goto fail;
 
-    /* 2. the others map it; everyone records who it is */
+    /* 2. the others open it and map its header; everyone records who it is */
     if (active && sc->me != 0) {
-        fd = shm_open(sc->name, O_RDWR, 0600);
+        sc->fd = shm_open(sc->name, O_RDWR, 0600);
         struct stat sb;
-        if (fd < 0) {
+        if (sc->fd < 0) {
             st.status = errno;
             st.stage = 4;
-        } else if (fstat(fd, &sb) != 0 || (size_t)sb.st_size != total) {
+        } else if (fstat(sc->fd, &sb) != 0 || (size_t)sb.st_size != total) {
             st.status = EINVAL;
             st.stage = 5;
         } else {
-            sc->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+            sc->base = mmap(NULL, hdr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, sc->fd, 0);
             if (sc->base == MAP_FAILED) {
                 sc->base = NULL;
                 st.status = errno;
                 st.stage = 3;
             } else {
-                sc->size = total;
+                sc->size = hdr;
                 const tutti_shm_seg_hdr_t *h = sc->base;
                 if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != TUTTI_SHM_MAGIC ||
                     h->comm_id != setup->comm_id || h->fifo_bytes != fifo_bytes || h->nlocal != (uint32_t)sc->nlocal) {
@@ -232,8 +238,6 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
         me->probe = (uint64_t)(uintptr_t)&sc->probe_word;
         me->ready = 1;
     }
-    if (fd >= 0) close(fd);
-    fd = -1;
     r = tutti_shm_agree(sc, setup, st);
     /* 3. everyone has mapped it (or given up): nothing may stay in /dev/shm */
     if (active) shm_unlink(sc->name);
@@ -276,12 +280,11 @@ tutti_result_t tutti_shm_seg_setup(tutti_shm_comm_t *sc, const tutti_tp_setup_t 
     }
     if (active)
         TUTTI_INFO(TUTTI_SUBSYS_SHM, setup->rank,
-                   "segment %s: %d local ranks, %d channels, %u slots of %zu bytes per FIFO, %zu MiB mapped, "
-                   "single copy %s",
-                   sc->name, sc->nlocal, sc->nchan, sc->nslots, sc->slot_size, total >> 20, sc->cma ? "on" : "off");
+                   "segment %s: %d local ranks, %d channels, %u slots of %zu bytes per FIFO (%zu KiB each, mapped "
+                   "on first use), single copy %s",
+                   sc->name, sc->nlocal, sc->nchan, sc->nslots, sc->slot_size, fifo_bytes >> 10, sc->cma ? "on" : "off");
     return TUTTI_SUCCESS;
 fail:
-    if (fd >= 0) close(fd);
     if (created) shm_unlink(sc->name);
     tutti_shm_seg_release(sc);
     return r;
@@ -290,6 +293,45 @@ fail:
 void tutti_shm_seg_release(tutti_shm_comm_t *sc)
 {
     if (sc->base) munmap(sc->base, sc->size);
+    if (sc->fd >= 0) close(sc->fd);
+    sc->fd = -1;
     sc->base = NULL;
     sc->peers = NULL;
+}
+
+tutti_result_t tutti_shm_conn_map(tutti_shm_conn_t *c)
+{
+    tutti_shm_comm_t *sc = c->owner;
+    if (c->map_err) return c->map_err;
+    const char *what = "posix_fallocate";
+    int e = sc->fd < 0 ? EBADF : posix_fallocate(sc->fd, (off_t)c->off, (off_t)sc->fifo_bytes);
+    if (e == 0) {
+        what = "mmap";
+        void *m = mmap(NULL, sc->fifo_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, sc->fd, (off_t)c->off);
+        if (m != MAP_FAILED) {
+            c->map = m;
+            c->ctrl = (tutti_shm_ctrl_t *)m;
+            c->slots = (tutti_shm_slot_t *)((char *)m + sizeof(tutti_shm_ctrl_t));
+            c->data = (char *)m + sc->ctrl_bytes;
+            sc->nmapped++;
+            return TUTTI_SUCCESS;
+        }
+        e = errno;
+    }
+    c->map_err = e == ENOMEM || e == ENOSPC ? TUTTI_ERR_NO_MEMORY : TUTTI_ERR_SYSTEM;
+    snprintf(sc->map_why, sizeof(sc->map_why), "its shared-memory FIFO (%zu KiB) could not be set up: %s: %s%s",
+             sc->fifo_bytes >> 10, what, strerror(e),
+             e == ENOSPC || e == ENOMEM ? " (is /dev/shm large enough? lower TUTTI_SHM_SLOT_SIZE or TUTTI_SHM_NSLOTS)"
+                                        : "");
+    TUTTI_WARN(TUTTI_SUBSYS_SHM, sc->local_ranks[sc->me], "shm: rank %d: %s", c->peer, sc->map_why);
+    return c->map_err;
+}
+
+void tutti_shm_conn_unmap(tutti_shm_conn_t *c)
+{
+    if (c->map) munmap(c->map, c->owner->fifo_bytes);
+    c->map = NULL;
+    c->ctrl = NULL;
+    c->slots = NULL;
+    c->data = NULL;
 }
