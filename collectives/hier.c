@@ -116,7 +116,10 @@ tutti_result_t tutti_coll_allreduce_hier(tutti_sched_t *s, const tutti_coll_args
                   : TUTTI_SUCCESS;
         if (r != TUTTI_SUCCESS) goto out;
     } else if (h.nlocal > 1) {
-        r = tutti_coll_run_on_group(s, small ? tutti_coll_reduce_tree : tutti_coll_reduce_ring,
+        /* a binomial reduce takes all its children in one step: at most
+         * TUTTI_MAX_FAN, so nodes of more than 2^TUTTI_MAX_FAN ranks chain */
+        int tree = small && h.nlocal <= (1 << TUTTI_MAX_FAN);
+        r = tutti_coll_run_on_group(s, tree ? tutti_coll_reduce_tree : tutti_coll_reduce_ring,
                            tutti_hier_sub(a, TUTTI_COLL_REDUCE, a->sendbuf, a->recvbuf, a->count, 0, h.me_local,
                                           h.nlocal),
                            h.local, 0);
@@ -239,22 +242,38 @@ tutti_result_t tutti_coll_allgather_hier(tutti_sched_t *s, const tutti_coll_args
     if (leader && h.nnodes > 1) {
         int nn = h.nnodes, i = tutti_hier_index(h.reps, nn, a->rank);
         int right = h.reps[tutti_pattern_ring_next(i, nn)], left = h.reps[tutti_pattern_ring_prev(i, nn)];
-        int *sendq = malloc(sizeof(int) * (size_t)a->nranks), *recvq = malloc(sizeof(int) * (size_t)a->nranks);
+        /* the ranks of each node in rank order (a counting sort: O(p), where
+         * scanning every rank for every node cost nodes x p per leader) */
+        int p = a->nranks;
+        int *sendq = malloc(sizeof(int) * (size_t)p), *recvq = malloc(sizeof(int) * (size_t)p);
+        int *first = calloc((size_t)nn + 1, sizeof(int)), *at = malloc(sizeof(int) * (size_t)nn);
+        int *byn = malloc(sizeof(int) * (size_t)p);
         int ns = 0, nr = 0;
-        if (!sendq || !recvq) {
+        if (!sendq || !recvq || !first || !at || !byn) {
             free(sendq);
             free(recvq);
+            free(first);
+            free(at);
+            free(byn);
             r = TUTTI_ERR_NO_MEMORY;
             goto out;
         }
+        for (int q = 0; q < p; q++) first[(a->node_of_rank ? a->node_of_rank[q] : 0) + 1]++;
+        for (int n = 0; n < nn; n++) {
+            first[n + 1] += first[n];
+            at[n] = first[n];
+        }
+        for (int q = 0; q < p; q++) byn[at[a->node_of_rank ? a->node_of_rank[q] : 0]++] = q;
         for (int u = 0; u < nn; u++) {
             int node = tutti_pattern_mod(i - u, nn);
-            for (int q = 0; q < a->nranks; q++) {
-                if ((a->node_of_rank ? a->node_of_rank[q] : 0) != node) continue;
-                if (u < nn - 1) sendq[ns++] = q;
-                if (u > 0) recvq[nr++] = q;
+            for (int k = first[node]; k < first[node + 1]; k++) {
+                if (u < nn - 1) sendq[ns++] = byn[k];
+                if (u > 0) recvq[nr++] = byn[k];
             }
         }
+        free(first);
+        free(at);
+        free(byn);
         tutti_sched_phase(s, 0);
         for (int k = 0; k < ns || k < nr; k++) {
             if (k < ns) {

@@ -104,6 +104,7 @@ void ref_reduce(void *out, size_t count, tutti_datatype_t dt, tutti_op_t op, int
 size_t ref_mismatches(const void *got, const void *want, size_t count, tutti_datatype_t dt, size_t *first_bad)
 {
     size_t es = tutti_datatype_size(dt), bad = 0;
+    if (count == 0 || memcmp(got, want, count * es) == 0) return 0; /* the common case, at once */
     for (size_t k = 0; k < count; k++) {
         const char *g = (const char *)got + k * es, *w = (const char *)want + k * es;
         if (memcmp(g, w, es) == 0) continue;

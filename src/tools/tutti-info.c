@@ -60,8 +60,31 @@ static void tutti_info_algos(void)
     }
 }
 
+/* "139 us", "1.23e+05 us"; "-" for a negative time (not applicable). */
+static const char *tutti_info_us(double t, char *buf, size_t len)
+{
+    if (t < 0) snprintf(buf, len, "-");
+    else snprintf(buf, len, "%.4g", t * 1e6);
+    return buf;
+}
+
+/* One explained line: the algorithm, the model's time for it (at the
+ * slice it would use), the collective's alpha-beta lower bound for the
+ * size (tutti_model_bound) and their ratio, then why. */
+static void tutti_info_why(const tutti_algo_config_t *cfg, tutti_coll_t c, size_t b, int p, int nodes)
+{
+    char why[256], tp[24], tb[24], ratio[24] = "-";
+    size_t chunk = 0;
+    tutti_algo_t a = tutti_algo_decide(cfg, c, b, p, nodes, &chunk, why, sizeof(why));
+    double t = tutti_model_time_chunk(&cfg->model, (int)c, (int)a, b, p, nodes, chunk);
+    double lb = tutti_model_bound(&cfg->model, (int)c, b, p, nodes);
+    if (t >= 0 && lb > 0) snprintf(ratio, sizeof(ratio), "%.2f", t / lb);
+    printf("%-15s %11zu B  %-13s %10s us >= %10s us %7s  %s\n", tutti_coll_name(c), b, tutti_algo_name(a),
+           tutti_info_us(t, tp, sizeof(tp)), tutti_info_us(lb, tb, sizeof(tb)), ratio, why);
+}
+
 /* The decision table of a job shape, then one explained line per
- * collective and power-of-4 size. */
+ * collective and power-of-16 size. */
 static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net)
 {
     int sockets = 1;
@@ -119,14 +142,17 @@ static int tutti_info_tune(int nodes, int ppn, const char *topo, const char *net
                1e-9 / cfg.model.gamma, cfg.model.chunk);
     }
     tutti_algo_table(&cfg, p, nodes, table, sizeof(table));
-    printf("%s\n# Why, by call size\n", table);
+    printf("%s\n# Why, by call size: the algorithm, its model time >= the alpha-beta lower bound of the "
+           "collective (ratio: model / bound), and why\n",
+           table);
+    printf("# %-13s %11s    %-13s %13s    %13s %7s  %s\n", "collective", "size", "algo", "model", "lower bound",
+           "ratio", "why");
     for (int c = 0; c < TUTTI_NUM_COLLS; c++) {
-        if (c == TUTTI_COLL_BARRIER) continue;
-        for (size_t b = 8; b <= ((size_t)1 << 30); b *= 16) {
-            char why[256];
-            tutti_algo_t a = tutti_algo_explain(&cfg, (tutti_coll_t)c, b, p, nodes, why, sizeof(why));
-            printf("%-15s %11zu B  %-6s %s\n", tutti_coll_name((tutti_coll_t)c), b, tutti_algo_name(a), why);
+        if (c == TUTTI_COLL_BARRIER) {
+            tutti_info_why(&cfg, (tutti_coll_t)c, 0, p, nodes);
+            continue;
         }
+        for (size_t b = 8; b <= ((size_t)1 << 30); b *= 16) tutti_info_why(&cfg, (tutti_coll_t)c, b, p, nodes);
     }
     return 0;
 }

@@ -228,6 +228,65 @@ double tutti_model_time_chunk(const tutti_model_t *m, int c, int a, size_t bytes
     return -1;
 }
 
+/* The share of the n bytes a rank must at least send or receive over p
+ * ranks (Patarasuk and Yuan's bandwidth bound for all-reduce): all-reduce
+ * 2(p-1)/p (each rank's n bytes must be combined with the others' and the
+ * result come back); broadcast and reduce 1 (the root's n bytes leave it,
+ * or arrive); all-gather, reduce-scatter, all-to-all (p-1)/p of the whole
+ * buffer (all but the own block); barrier nothing. */
+static double tutti_model_share(int c, int p)
+{
+    double f = (double)(p - 1) / p;
+    switch (c) {
+    case TUTTI_COLL_ALLREDUCE: return 2 * f;
+    case TUTTI_COLL_BROADCAST:
+    case TUTTI_COLL_REDUCE: return 1;
+    case TUTTI_COLL_BARRIER: return 0;
+    default: return f;
+    }
+}
+
+/* Lower bound, the larger of two levels:
+ *
+ *   ranks  all p ranks at the cheapest hop of the model (a, b its alpha and
+ *          beta): ceil(log2 p) a + share(p) n b.  Latency: a rank knows of
+ *          at most 2^k ranks after k rounds of one-port messages, and every
+ *          collective but broadcast and reduce needs all p (those two: the
+ *          root's data must reach all, or all reach the root: the same);
+ *          bandwidth: share(), above.  Over shared windows (one node) a
+ *          step is no one-port message: every rank reads every window after
+ *          one synchronisation, so ranks a_w + share(p) n b_w with the
+ *          window's wait (0.75 alpha) and copy speed.
+ *   nodes  the nnodes nodes as endpoints of one network port each:
+ *          ceil(log2 nnodes) a_net + share(nnodes) n b_net.
+ *
+ * Every formula of tutti_model_time is at least this: flat ones pay the
+ * slowest hop at least ceil(log2 p) times and move at least share(p) n;
+ * hierarchical ones pay ceil(log2 ppn) + ceil(log2 nodes) >= ceil(log2 p)
+ * latencies and move the bytes both over the network and inside nodes. */
+double tutti_model_bound(const tutti_model_t *m, int c, size_t bytes, int nranks, int nnodes)
+{
+    double n = bytes ? (double)bytes : 1, al = m->hop[0].alpha, be = m->hop[0].beta;
+    if (nranks <= 1) return 0;
+    for (int h = 1; h < TUTTI_NUM_HOPS; h++) {
+        if (m->hop[h].alpha < al) al = m->hop[h].alpha;
+        if (m->hop[h].beta < be) be = m->hop[h].beta;
+    }
+    double lat = tutti_log2c(nranks);
+    if (m->win && nnodes <= 1) {
+        al *= tutti_model_win_sync;
+        if (tutti_model_win_beta < be) be = tutti_model_win_beta;
+        lat = 1;
+    }
+    double t = lat * al + tutti_model_share(c, nranks) * n * be;
+    if (nnodes > 1) {
+        const tutti_hop_cost_t *net = &m->hop[TUTTI_HOP_NODES];
+        double tn = tutti_log2c(nnodes) * net->alpha + tutti_model_share(c, nnodes) * n * net->beta;
+        if (tn > t) t = tn;
+    }
+    return t;
+}
+
 double tutti_model_time(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes)
 {
     return tutti_model_time_chunk(m, c, a, bytes, nranks, nnodes, m->chunk);

@@ -62,6 +62,11 @@ int tutti_model_pipelined(int c, int a);
  * (may be NULL).  m->chunk for algorithms that do not pipeline, and on one
  * node whose ranks share CPUs (its pipeline stages cannot run at once). */
 size_t tutti_model_best_chunk(const tutti_model_t *m, int c, int a, size_t bytes, int nranks, int nnodes, double *t);
+/* The alpha-beta lower bound of collective c for a call of `bytes` on
+ * nranks ranks over nnodes nodes, from the model's own hop constants:
+ * what no algorithm can beat under the model's assumptions (model.c says
+ * how); every tutti_model_time is at least this.  0 on one rank. */
+double tutti_model_bound(const tutti_model_t *m, int c, size_t bytes, int nranks, int nnodes);
 /* The hop class flat algorithms are timed on. */
 tutti_hop_t tutti_model_flat_hop(const tutti_model_t *m, int nnodes);
 /* Replaces the flat hop's constants with calibrated ones (probe). */

@@ -3,203 +3,38 @@
  * Every algorithm's schedule, executed by the real engine over the
  * in-memory simulator for p = 1..64, checking every rank's final buffer bit
  * for bit.  Small slots (64 B .. 4 KiB) and only 2-3 slots per FIFO force
- * many slices and expose any schedule that relies on buffering.
+ * many slices and expose any schedule that relies on buffering.  Then the
+ * large jobs of sched_scale.c: job shapes of 96 to 4096 ranks.
  */
+#define TUTTI_TAP_SHARED 1 /* one TAP count with sched_scale.c */
 #include "coll.h"
 #include "core/fingerprint.h"
 #include "patterns/patterns.h"
 #include "dtype/dtype.h"
 #include "refcheck.h"
-#include "sim/sim.h"
+#include "sched_scale.h"
+#include "sim/simcase.h"
 #include "tap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
-typedef struct {
-    tutti_coll_t coll;
-    tutti_algo_t algo;
-    int p;
-    size_t count;
-    tutti_datatype_t dt;
-    tutti_op_t op;
-    int root;
-    int inplace;
-    unsigned nslots;
-    size_t slot;
-    uint32_t seed;
-} sched_case_t;
+int tap_count, tap_failures;
 
 static char errbuf[1024];
-static sim_world_t *worlds[4][3]; /* by nslots, slot size: reused for one p */
+static sim_world_t *worlds[SIM_MAX_SLOTS][3]; /* by nslots, slot size: reused for one p */
 
-static size_t send_elems(const sched_case_t *c)
+/* Runs one case on the world of its FIFO shape; returns 1 on success, 0
+ * with errbuf set. */
+static int run_case(const sim_case_t *c)
 {
-    switch (c->coll) {
-    case TUTTI_COLL_REDUCE_SCATTER:
-    case TUTTI_COLL_ALLTOALL: return c->count * (size_t)c->p;
-    case TUTTI_COLL_BARRIER: return 0;
-    default: return c->count;
-    }
-}
-
-static size_t recv_elems(const sched_case_t *c)
-{
-    switch (c->coll) {
-    case TUTTI_COLL_ALLGATHER:
-    case TUTTI_COLL_ALLTOALL: return c->count * (size_t)c->p;
-    case TUTTI_COLL_BARRIER: return 0;
-    default: return c->count;
-    }
-}
-
-/* Runs one case; returns 1 on success, 0 with errbuf set. */
-static int run_case(const sched_case_t *c)
-{
-    int p = c->p;
-    size_t es = tutti_dtype_size(c->dt);
-    size_t sn = send_elems(c), rn = recv_elems(c);
-    char **sbuf = calloc((size_t)p, sizeof(char *)), **rbuf = calloc((size_t)p, sizeof(char *));
-    tutti_exec_t *xs = calloc((size_t)p, sizeof(tutti_exec_t));
-    tutti_exec_t **xp = calloc((size_t)p, sizeof(tutti_exec_t *));
-    char *want = malloc(rn * es + 16);
-    int ok = 1;
     int si = c->slot == 64 ? 0 : c->slot == 256 ? 1 : 2;
-    if (!worlds[c->nslots][si]) worlds[c->nslots][si] = sim_create(p, 2, c->nslots, c->slot, c->seed);
-    sim_world_t *w = worlds[c->nslots][si];
-    if (!tutti_coll_builder(c->coll, c->algo)) return 0;
-    /* hierarchical algorithms see a job shape that rotates with the seed:
-     * one node, nodes of 2 consecutive ranks, ranks dealt round-robin over
-     * 3 nodes (not contiguous), nodes of 3 (the last one smaller) */
-    int *node = malloc(sizeof(int) * (size_t)p), nnodes = 1;
-    int shape = (c->algo == TUTTI_ALGO_HIER || c->algo == TUTTI_ALGO_RING || c->algo == TUTTI_ALGO_TREE)
-                    ? (int)(c->seed % 4)
-                    : 0;
-    for (int r = 0; r < p; r++) {
-        node[r] = shape == 1 ? r / 2 : shape == 2 ? r % 3 : shape == 3 ? r / 3 : 0;
-        if (node[r] + 1 > nnodes) nnodes = node[r] + 1;
-    }
-    /* rings run in the topology order of that shape (round-robin shapes
-     * reorder them; all-gather and reduce-scatter keep rank order) */
-    int *order = malloc(sizeof(int) * (size_t)p), *pos = malloc(sizeof(int) * (size_t)p);
-    tutti_pattern_topo_order(p, node, NULL, NULL, order);
-    for (int i = 0; i < p; i++) pos[order[i]] = i;
-    for (int r = 0; r < p; r++) {
-        rbuf[r] = malloc(rn * es + 16);
-        memset(rbuf[r], 0xa5, rn * es + 16);
-        sbuf[r] = malloc(sn * es + 16);
-        tutti_op_t fop = tutti_coll_has_op(c->coll) ? c->op : TUTTI_SUM;
-        ref_fill(sbuf[r], sn, c->dt, fop, r, 0, c->seed);
-        const void *send = sbuf[r];
-        void *recv = rbuf[r];
-        if (c->inplace) {
-            if (c->coll == TUTTI_COLL_ALLGATHER) {
-                memcpy(rbuf[r] + (size_t)r * c->count * es, sbuf[r], c->count * es);
-                send = rbuf[r] + (size_t)r * c->count * es;
-            } else if (c->coll == TUTTI_COLL_REDUCE_SCATTER) {
-                free(rbuf[r]);
-                rbuf[r] = sbuf[r];
-                sbuf[r] = NULL;
-                send = rbuf[r];
-                recv = rbuf[r] + (size_t)r * c->count * es;
-            } else {
-                memcpy(rbuf[r], sbuf[r], sn * es);
-                send = rbuf[r];
-            }
-        }
-        if (c->coll == TUTTI_COLL_BROADCAST && r != c->root && !c->inplace) send = NULL;
-        if (c->coll == TUTTI_COLL_REDUCE && r != c->root && !c->inplace) recv = NULL;
-        tutti_coll_args_t a = {.coll = c->coll, .sendbuf = send, .recvbuf = recv, .count = c->count,
-                               .dtype = c->dt, .op = c->op, .root = c->root, .rank = r, .nranks = p, .esize = es,
-                               .node_of_rank = shape ? node : NULL, .nnodes = nnodes,
-                               /* hier inside nodes over windows in half the cases */
-                               .node_win = c->algo == TUTTI_ALGO_HIER && (c->seed / 4) % 2,
-                               .ring_order = shape ? order : NULL, .ring_pos = shape ? pos : NULL};
-        tutti_sched_init(&xs[r].sched, c->slot, es, 2);
-        if (c->count > 0 || c->coll == TUTTI_COLL_BARRIER) {
-            if (tutti_coll_build(&xs[r].sched, &a, c->algo) != TUTTI_SUCCESS) {
-                snprintf(errbuf, sizeof(errbuf), "rank %d: builder failed", r);
-                ok = 0;
-            }
-        }
-        tutti_sched_finish(&xs[r].sched);
-        tutti_exec_start(&xs[r], c->dt, c->op, p, 0x1234u + (uint32_t)c->coll, 1);
-        xp[r] = &xs[r];
-    }
-    if (ok) {
-        int rc = sim_run(w, xp, errbuf, sizeof(errbuf));
-        if (rc != 0) ok = 0;
-    }
-    for (int r = 0; ok && r < p; r++) {
-        const char *got = rbuf[r];
-        size_t n = rn, bad, first = 0;
-        switch (c->coll) {
-        case TUTTI_COLL_ALLREDUCE:
-            ref_reduce(want, n, c->dt, c->op, p, 0, c->seed);
-            break;
-        case TUTTI_COLL_BROADCAST:
-            ref_fill(want, n, c->dt, TUTTI_SUM, c->root, 0, c->seed);
-            break;
-        case TUTTI_COLL_ALLGATHER:
-            for (int q = 0; q < p; q++) ref_fill(want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, 0, c->seed);
-            break;
-        case TUTTI_COLL_REDUCE_SCATTER:
-            ref_reduce(want, c->count, c->dt, c->op, p, (size_t)r * c->count, c->seed);
-            if (c->inplace) got = rbuf[r] + (size_t)r * c->count * es;
-            n = c->count;
-            break;
-        case TUTTI_COLL_ALLTOALL: /* block q: rank q's block r */
-            for (int q = 0; q < p; q++)
-                ref_fill(want + (size_t)q * c->count * es, c->count, c->dt, TUTTI_SUM, q, (size_t)r * c->count, c->seed);
-            break;
-        case TUTTI_COLL_REDUCE:
-            if (r != c->root) continue;
-            ref_reduce(want, n, c->dt, c->op, p, 0, c->seed);
-            break;
-        default:
-            n = 0;
-        }
-        bad = ref_mismatches(got, want, n, c->dt, &first);
-        if (bad) {
-            snprintf(errbuf, sizeof(errbuf), "rank %d: %zu of %zu elements wrong, first at %zu", r, bad, n, first);
-            ok = 0;
-        }
-        /* nothing written past the end */
-        const unsigned char *tailp = (const unsigned char *)rbuf[r] + rn * es;
-        if (ok && !(c->coll == TUTTI_COLL_REDUCE_SCATTER && c->inplace) &&
-            !(c->coll == TUTTI_COLL_REDUCE && r != c->root)) {
-            for (int k = 0; k < 16; k++)
-                if (tailp[k] != 0xa5) {
-                    snprintf(errbuf, sizeof(errbuf), "rank %d: wrote past the end of recvbuf", r);
-                    ok = 0;
-                    break;
-                }
-        }
-    }
-    for (int r = 0; r < p; r++) {
-        free(sbuf[r]);
-        free(rbuf[r]);
-        tutti_sched_free(&xs[r].sched);
-    }
-    free(sbuf);
-    free(rbuf);
-    free(xs);
-    free(xp);
-    free(want);
-    free(node);
-    free(order);
-    free(pos);
-    return ok;
-}
-
-static const char *case_str(const sched_case_t *c)
-{
-    static char s[256];
-    snprintf(s, sizeof(s), "%s/%s p=%d count=%zu %s %s root=%d %s slots=%u x %zu B", tutti_coll_name(c->coll),
-             tutti_algo_name(c->algo), c->p, c->count, tutti_dtype_name(c->dt), tutti_dtype_op_name(c->op), c->root,
-             c->inplace ? "in-place" : "out-of-place", c->nslots, c->slot);
-    return s;
+    if (!worlds[c->nslots][si]) worlds[c->nslots][si] = sim_create(c->p, 2, c->nslots, c->slot, c->seed);
+    return sim_case_run(worlds[c->nslots][si], c, errbuf, sizeof(errbuf));
 }
 
 /* Messages of a tree collective that cross nodes, in total and from the
@@ -457,7 +292,8 @@ static int run_v(int p, int inplace, unsigned nslots, size_t slot, uint32_t seed
         for (int q = 0; q < p; q++)
             ref_fill(want[r] + LAY(r, 3)[q] * es, LAY(r, 2)[q], dt, TUTTI_SUM, q, LAY(q, 1)[r], seed);
         size_t most = 0;
-        for (int q = 0; q < p; q++) most = LAY(r, 0)[q] > most ? LAY(r, 0)[q] : LAY(r, 2)[q] > most ? LAY(r, 2)[q] : most;
+        for (int q = 0; q < p; q++)
+            most = LAY(r, 0)[q] > most ? LAY(r, 0)[q] : LAY(r, 2)[q] > most ? LAY(r, 2)[q] : most;
         tutti_coll_args_t a = {.coll = TUTTI_COLL_ALLTOALL, .sendbuf = inplace ? rbuf[r] : sbuf[r], .recvbuf = rbuf[r],
                                .count = most, .dtype = dt, .op = TUTTI_SUM, .rank = r, .nranks = p, .esize = es,
                                .vcounts = 1, .scounts = LAY(r, 0), .sdispls = LAY(r, 1), .rcounts = LAY(r, 2),
@@ -546,8 +382,21 @@ static void test_p2p(void)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* large jobs allocate and free hundreds of MiB of FIFOs and schedules a
+     * second: kept in the heap rather than handed back to the kernel, they
+     * cost no page faults the next time (3x faster on a 2-core VM) */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TOP_PAD, 64 << 20);
+#endif
+    /* --scale: only the large jobs (sched_scale.c) */
+    if (argc > 1 && strcmp(argv[1], "--scale") == 0) {
+        sched_scale_tests();
+        return tap_done();
+    }
     test_tree_order();
     test_alltoallv();
     test_p2p();
@@ -560,7 +409,7 @@ int main(void)
     static const size_t slots[] = {64, 256, 4096};
     uint32_t seed = 1;
     for (int p = 1; p <= 64; p++) {
-        for (int a = 0; a < 4; a++)
+        for (int a = 0; a < SIM_MAX_SLOTS; a++)
             for (int b = 0; b < 3; b++) {
                 sim_destroy(worlds[a][b]);
                 worlds[a][b] = NULL;
@@ -587,20 +436,26 @@ int main(void)
                                 int root = ri == 0 ? 0 : ri == 1 ? p - 1 : p / 2;
                                 for (int inplace = 0; inplace < 2; inplace++) {
                                     tutti_datatype_t dt = full ? all_dt[di] : all_dt[seed % NDT];
-                                    tutti_op_t op = !has_op ? TUTTI_SUM : full ? (tutti_op_t)oi : ref_op_for(dt, seed / NDT);
-                                    /* all-gather, reduce-scatter and all-to-all move p blocks: keep them small at large p */
+                                    tutti_op_t op = !has_op ? TUTTI_SUM
+                                                    : full  ? (tutti_op_t)oi
+                                                            : ref_op_for(dt, seed / NDT);
+                                    /* all-gather, reduce-scatter and all-to-all move p blocks:
+                                     * keep them small at large p */
                                     size_t count = counts[ci];
                                     if (p > 16 && count > 1000 &&
                                         (coll == TUTTI_COLL_ALLGATHER || coll == TUTTI_COLL_REDUCE_SCATTER ||
                                          coll == TUTTI_COLL_ALLTOALL))
                                         count = 257;
-                                    sched_case_t c = {(tutti_coll_t)coll, (tutti_algo_t)algo, p, count, dt, op, root,
-                                                      inplace, 2 + ((seed >> 1) % 2), slots[seed % 3], seed};
+                                    sim_case_t c = {.coll = (tutti_coll_t)coll, .algo = (tutti_algo_t)algo, .p = p,
+                                                    .count = count, .dt = dt, .op = op, .root = root,
+                                                    .inplace = inplace, .nslots = 2 + ((seed >> 1) % 2),
+                                                    .slot = slots[seed % 3], .seed = seed};
                                     seed++;
                                     ncases++;
                                     if (!run_case(&c)) {
                                         if (!failed)
-                                            snprintf(first_fail, sizeof(first_fail), "%s: %s", case_str(&c), errbuf);
+                                            snprintf(first_fail, sizeof(first_fail), "%s: %s", sim_case_str(&c),
+                                                     errbuf);
                                         failed++;
                                     }
                                 }
@@ -614,5 +469,8 @@ int main(void)
             }
         }
     }
+    for (int a = 0; a < SIM_MAX_SLOTS; a++)
+        for (int b = 0; b < 3; b++) sim_destroy(worlds[a][b]);
+    sched_scale_tests();
     return tap_done();
 }

@@ -227,7 +227,12 @@ int main(void)
     h = hello(key, 77, 2, 3, 4, 0, 0);
     tap_ok(refused(&h, key, "does not connect here"), "from a rank this one reaches over shm: refused");
     h = hello(key, 77, 3, 3, 4, 0, 0);
-    tap_ok(refused(&h, key, "does not connect here"), "from itself or a higher rank (they accept, not connect): refused");
+    tap_ok(refused(&h, key, "does not connect here"), "from itself: refused");
+    static const uint8_t use5[5] = {1, 1, 0, 0, 1};
+    h = hello(key, 77, 4, 3, 5, 1, 0);
+    bad = tutti_tcp_hello_accept(&h, key, 77, 3, 5, use5, 2, 2, &c, &i);
+    tap_ok(!bad && c == 1 && i == 0, "from a higher rank: accepted (either end connects on first use) (%s)",
+           bad ? bad : "ok");
     h = hello(key, 77, 0, 3, 4, 2, 0);
     tap_ok(refused(&h, key, "channel"), "channel out of range: refused");
     h = hello(key, 77, 0, 3, 4, 0, 2);

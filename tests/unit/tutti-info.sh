@@ -18,7 +18,15 @@ check()
 out=$("$B/tutti-info" --tune --nodes 4 --ppn 8 2>&1)
 check "--tune --nodes 4 --ppn 8: hierarchical all-reduce for small calls, ring for large, with model times" \
     sh -c 'echo "$0" | grep -q "^allreduce: 0-[0-9]*[KM] hier.*-max ring$" &&
-        echo "$0" | grep -q "^allreduce  *8 B  hier   model (defaults for shm and tcp): .*\*hier [0-9.]* us"' "$out"
+        echo "$0" | grep -q "^allreduce  *8 B  hier  .* us >= .* us  *[0-9.]*  model (defaults for shm and tcp): .*\*hier [0-9.]* us"' "$out"
+# 4096 ranks: every explained line (6 collectives x 7 sizes, and barrier)
+# has the model's time, the lower bound and their ratio, and no ratio is
+# below 1 (a model time under the bound: the model or the bound is wrong)
+out=$("$B/tutti-info" --tune --nodes 512 --ppn 8 2>&1)
+res=$(echo "$out" | awk '$3 == "B" { n++; if ($6 != "us" || $7 != ">=" || $9 != "us" || $10 !~ /^[0-9.]+$/ || $10 < 1) bad++ }
+    END { print n + 0, bad + 0 }')
+check "--tune --nodes 512 --ppn 8: model time >= alpha-beta lower bound on all 43 lines (lines, below 1: $res)" \
+    sh -c '[ "$0" = "43 0" ] && echo "$1" | grep -q "^# collective .* model .* lower bound .* ratio  why$"' "$res" "$out"
 out=$("$B/tutti-info" --tune --nodes 1 --ppn 4 2>&1)
 check "--tune --nodes 1 --ppn 4: the model gives the node's windows from small calls on" \
     sh -c 'echo "$0" | grep -q "^allreduce: 0-.*window$" && echo "$0" | grep -q "^reduce_scatter: .*window$"' "$out"

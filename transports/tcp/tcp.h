@@ -20,11 +20,15 @@
  * have work), driven by the engine's progress calls; a commit writes at once
  * when it can, so small messages go out without waiting for a poll.
  *
- * Set-up (collective): listen on the interface TUTTI_SOCKET_IFNAME picks,
- * allgather the addresses, the lower rank of each pair connects, every
- * connection opens with a hello carrying a MAC keyed by a key derived from
- * the communicator's secret; strangers are dropped and logged.  Failures:
- * EOF or an error on a socket fails its peer ("connection to rank 3 closed");
+ * Set-up (collective): listen on the interface TUTTI_SOCKET_IFNAME picks and
+ * allgather the addresses; nothing is connected yet.  A peer and channel is
+ * connected on its first use, from either end (tcp_lazy.c): a rank pays
+ * sockets, slot rings and epoll entries only for the peers its schedules
+ * talk to.  Every connection opens with a hello carrying a MAC keyed by a
+ * key derived from the communicator's secret, answered by an accept or a
+ * refusal (when both ends started at once, the lower rank's connections
+ * win); strangers are dropped and logged.  Failures: a refused connect, EOF
+ * or an error on a socket fails its peer ("connection to rank 3 closed");
  * announce_failure writes an error frame so peers learn the root cause.
  */
 #ifndef TUTTI_TCP_H
@@ -64,9 +68,36 @@ typedef struct {
 
 struct tutti_tcp_pc;
 
+/* A socket's place in the connection handshake (tcp_lazy.c). */
+enum {
+    TUTTI_TCP_HS_NONE = 0,   /* no socket */
+    TUTTI_TCP_HS_CONNECT,    /* this end connects: connect() in progress */
+    TUTTI_TCP_HS_ACK,        /* hello sent, waiting for the accept */
+    TUTTI_TCP_HS_DATA,       /* accepted: messages flow */
+};
+
+/* A peer and channel's connection state. */
+enum {
+    TUTTI_TCP_PC_IDLE = 0,   /* never used: no socket, no ring */
+    TUTTI_TCP_PC_CONNECTING, /* this end connects */
+    TUTTI_TCP_PC_ACCEPTING,  /* the peer connects; its sockets arrive */
+    TUTTI_TCP_PC_UP,         /* every socket accepted */
+};
+
+/* The answer to a hello: magic, then 1 (accepted) or 0 (refused: the
+ * peer's own connections win). */
+#define TUTTI_TCP_ACK_MAGIC 0x4b415454u /* "TTAK" */
+typedef struct {
+    uint32_t magic;
+    uint32_t accept;
+} tutti_tcp_ack_t;
+
 typedef struct tutti_tcp_sock {
     int fd;
     int idx;
+    int hs; /* TUTTI_TCP_HS_* */
+    size_t ack_have;
+    tutti_tcp_ack_t ack;
     struct tutti_tcp_pc *pc;
     int readable, writable; /* edge-triggered: may have work left */
     int closed;             /* an error report went out: nothing more is written */
@@ -95,7 +126,9 @@ typedef struct tutti_tcp_sock {
 typedef struct tutti_tcp_pc {
     struct tutti_tcp_comm *tc;
     int peer, chan, nsocks;
-    tutti_tcp_sock_t socks[TUTTI_TCP_MAX_SOCKS];
+    int state;        /* TUTTI_TCP_PC_* */
+    int nup;          /* sockets accepted so far */
+    tutti_tcp_sock_t *socks; /* [nsocks], from the first use on */
     uint32_t nslots;
     size_t slot;
     char *sbuf;
@@ -120,15 +153,32 @@ typedef struct tutti_tcp_pc {
     char end_why[200];
 } tutti_tcp_pc_t;
 
+/* An incoming connection whose hello has not arrived yet. */
+typedef struct {
+    int fd;
+    size_t have;
+    double since;
+    tutti_hello_t hello;
+} tutti_tcp_pending_t;
+
+#define TUTTI_TCP_MAX_PENDING 256
+
 typedef struct tutti_tcp_comm {
     int rank, nranks, nchan, nsocks;
     int epfd;
-    int listen_fd;
+    int listen_fd; /* open for the communicator's life: peers connect on first use */
     uint8_t key[16];
     uint64_t comm_id;
-    tutti_tcp_pc_t **pcs; /* [nranks * nchan], NULL where unused */
-    tutti_tcp_pc_t **active; /* every pc, for progress */
+    uint32_t nslots;
+    size_t slot;
+    tutti_sockaddr_t *addrs; /* [nranks] listening addresses */
+    const uint8_t *use;      /* [nranks]: peers this transport serves (copy) */
+    tutti_tcp_pc_t **pcs; /* [nranks * nchan], NULL until conn() asks */
+    tutti_tcp_pc_t **active; /* pcs in use (connecting or up), for progress */
     int nactive;
+    tutti_tcp_pending_t pend[TUTTI_TCP_MAX_PENDING];
+    int npend;
+    int hs_work; /* the listener or a pending connection had an event */
     char host[64]; /* this rank's interface, for messages */
     int announced; /* a failure report went out: the first one is the root cause */
 } tutti_tcp_comm_t;
@@ -143,6 +193,19 @@ const char *tutti_tcp_hello_accept(const tutti_hello_t *h, const uint8_t key[16]
 /* tcp_setup.c */
 tutti_result_t tutti_tcp_comm_create(const tutti_tp_setup_t *setup, void **out);
 tutti_result_t tutti_tcp_comm_destroy(void *tpcomm);
+/* The pc of (peer, chan), made (without sockets or rings) on first ask;
+ * NULL for a peer this transport does not serve or out of memory. */
+tutti_tcp_pc_t *tutti_tcp_pc_get(tutti_tcp_comm_t *tc, int peer, int chan);
+/* Sockets and slot rings for a pc about to connect; 0 or -1 (failed). */
+int tutti_tcp_pc_activate(tutti_tcp_pc_t *pc);
+
+/* tcp_lazy.c: connections on first use.  ready: TUTTI_SUCCESS once the pc
+ * is up; else starts (or drives) its handshake: TUTTI_INPROGRESS, or its
+ * failure.  hs_step: serves the listener and pending hellos. */
+tutti_result_t tutti_tcp_ready(tutti_tcp_pc_t *pc);
+void tutti_tcp_hs_step(tutti_tcp_comm_t *tc);
+/* a handshake event on one of pc's sockets */
+void tutti_tcp_hs_pc(tutti_tcp_pc_t *pc);
 
 /* tcp_io.c */
 void tutti_tcp_sock_write(tutti_tcp_sock_t *s);

@@ -28,6 +28,8 @@ static tutti_result_t tutti_tcp_send_acquire(void *conn, size_t len, void **slot
 {
     tutti_tcp_pc_t *pc = conn;
     (void)len;
+    tutti_result_t r = tutti_tcp_ready(pc);
+    if (r != TUTTI_SUCCESS) return r;
     if (pc->failed || tutti_tcp_pc_end_fails(pc)) return tutti_tcp_failure(pc); /* it reads no more */
     if (pc->s_head - tutti_tcp_s_tail(pc) >= pc->nslots) {
         for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_write(&pc->socks[i]);
@@ -65,6 +67,7 @@ static tutti_result_t tutti_tcp_send_commit_ref(void *conn, const void *buf, siz
 static tutti_result_t tutti_tcp_send_flushed(void *conn)
 {
     tutti_tcp_pc_t *pc = conn;
+    if (pc->state != TUTTI_TCP_PC_UP) return pc->failed ? tutti_tcp_failure(pc) : TUTTI_SUCCESS; /* nothing sent */
     if (tutti_tcp_s_tail(pc) >= pc->s_head) return TUTTI_SUCCESS; /* all in the kernel */
     if (pc->failed || tutti_tcp_pc_end_fails(pc)) return tutti_tcp_failure(pc);
     return TUTTI_INPROGRESS;
@@ -73,6 +76,8 @@ static tutti_result_t tutti_tcp_send_flushed(void *conn)
 static tutti_result_t tutti_tcp_recv_acquire(void *conn, const void **slot, size_t *len, uint32_t *tag)
 {
     tutti_tcp_pc_t *pc = conn;
+    tutti_result_t r = tutti_tcp_ready(pc);
+    if (r != TUTTI_SUCCESS) return r;
     if (pc->r_head == pc->r_tail) {
         if (pc->failed) return tutti_tcp_failure(pc);
         for (int i = 0; i < pc->nsocks; i++)
@@ -112,19 +117,23 @@ static void *tutti_tcp_conn(void *tpcomm, int peer, int chan, int dir)
 {
     tutti_tcp_comm_t *tc = tpcomm;
     (void)dir; /* one object serves both directions of a peer and channel */
-    if (peer < 0 || peer >= tc->nranks || chan < 0 || chan >= tc->nchan) return NULL;
-    return tc->pcs[(size_t)peer * (size_t)tc->nchan + (size_t)chan];
+    return tutti_tcp_pc_get(tc, peer, chan); /* no socket yet: the first use connects */
 }
 
 static size_t tutti_tcp_max_payload(void *tpcomm)
 {
     tutti_tcp_comm_t *tc = tpcomm;
-    return tc->nactive ? tc->active[0]->slot : 0;
+    return tc->slot;
 }
 
 static tutti_result_t tutti_tcp_peer_check(void *conn, uint64_t seq, uint32_t tag, char *why, size_t whylen)
 {
     tutti_tcp_pc_t *pc = conn;
+    if (!pc->failed && pc->state != TUTTI_TCP_PC_UP) {
+        /* a wait on a peer not connected yet: the handshake tells (a peer
+         * that is gone refuses the connect) */
+        if (tutti_tcp_ready(pc) == TUTTI_INPROGRESS) return TUTTI_SUCCESS;
+    }
     if (!pc->failed) {
         /* pick up a close or an error report that arrived meanwhile; the
          * caller is stalled on this peer, so a peer that stopped is the
@@ -156,7 +165,7 @@ static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t re
     if (len > 180) len = 180;
     for (int a = 0; a < tc->nactive; a++) {
         tutti_tcp_pc_t *pc = tc->active[a];
-        if (pc->chan != 0 || pc->failed) continue;
+        if (pc->chan != 0 || pc->failed || pc->state != TUTTI_TCP_PC_UP) continue;
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
             if (s->wdone != 0 || s->closed) continue; /* mid-message: not here */
@@ -186,8 +195,9 @@ static tutti_result_t tutti_tcp_publish_wait(void *tpcomm, uint64_t seq, uint32_
     tutti_tcp_wait_t w = {seq, tag, waiting_on, root, 0};
     for (int a = 0; a < tc->nactive; a++) {
         tutti_tcp_pc_t *pc = tc->active[a];
+        if (pc->chan != 0 || pc->failed || pc->state != TUTTI_TCP_PC_UP) continue;
         tutti_tcp_sock_t *s = &pc->socks[0];
-        if (pc->chan != 0 || pc->failed || s->closed || s->ctl_done) continue; /* one in flight: skip */
+        if (s->closed || s->ctl_done) continue; /* one in flight: skip */
         memcpy(s->ctl, &h, sizeof(h));
         memcpy(s->ctl + sizeof(h), &w, sizeof(w));
         s->ctl_len = sizeof(h) + sizeof(w);

@@ -236,9 +236,11 @@ tutti_result_t tutti_tcp_block(void *tpcomm, int timeout_ms)
 {
     tutti_tcp_comm_t *tc = tpcomm;
     if (tc->epfd < 0) return TUTTI_SUCCESS;
+    if (tc->hs_work) return TUTTI_SUCCESS;
     /* a socket with work already known needs no sleep */
     for (int a = 0; a < tc->nactive; a++) {
         tutti_tcp_pc_t *pc = tc->active[a];
+        if (pc->state != TUTTI_TCP_PC_UP) continue; /* handshakes wake through epoll */
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
             if ((s->writable && (s->wmsg < pc->s_head || s->ctl_len)) ||
@@ -254,7 +256,7 @@ tutti_result_t tutti_tcp_progress(void *tpcomm)
 {
     tutti_tcp_comm_t *tc = tpcomm;
     /* no peer over TCP (every peer on this node): no system call per poll */
-    if (tc->nactive == 0) return TUTTI_SUCCESS;
+    if (tc->epfd < 0) return TUTTI_SUCCESS;
     return tutti_tcp_poll(tc, 0);
 }
 
@@ -263,6 +265,10 @@ tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms)
     struct epoll_event ev[64];
     int n = epoll_wait(tc->epfd, ev, 64, timeout_ms);
     for (int k = 0; k < n; k++) {
+        if (ev[k].data.ptr == tc) { /* the listener, or a hello arriving */
+            tc->hs_work = 1;
+            continue;
+        }
         tutti_tcp_sock_t *s = ev[k].data.ptr;
         if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
             s->readable = 1;
@@ -270,8 +276,13 @@ tutti_result_t tutti_tcp_poll(tutti_tcp_comm_t *tc, int timeout_ms)
         }
         if (ev[k].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) s->writable = 1;
     }
+    if (tc->hs_work) tutti_tcp_hs_step(tc);
     for (int a = 0; a < tc->nactive; a++) {
         tutti_tcp_pc_t *pc = tc->active[a];
+        if (pc->state != TUTTI_TCP_PC_UP) {
+            tutti_tcp_hs_pc(pc);
+            if (pc->state != TUTTI_TCP_PC_UP) continue;
+        }
         for (int i = 0; i < pc->nsocks; i++) {
             tutti_tcp_sock_t *s = &pc->socks[i];
             if (s->writable && (s->wmsg < pc->s_head || s->ctl_len)) tutti_tcp_sock_write(s);

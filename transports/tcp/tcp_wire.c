@@ -23,7 +23,8 @@ const char *tutti_tcp_hello_accept(const tutti_hello_t *h, const uint8_t key[16]
 {
     const char *bad = tutti_hello_check(h, TUTTI_HELLO_TCP, comm_id, key, rank, nranks);
     if (bad) return bad;
-    if (h->from >= rank || !use[h->from]) return "from a rank that does not connect here";
+    /* either end of a pair connects (whichever needs it first) */
+    if (h->from == rank || !use[h->from]) return "from a rank that does not connect here";
     uint32_t c = h->pad >> 8, i = h->pad & 0xff;
     if (c >= (uint32_t)nchan) return "channel out of range";
     if (i >= (uint32_t)nsocks) return "socket index out of range (TUTTI_TCP_NSOCKS differs?)";
