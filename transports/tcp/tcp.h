@@ -84,13 +84,21 @@ enum {
     TUTTI_TCP_PC_UP,         /* every socket accepted */
 };
 
-/* The answer to a hello: magic, then 1 (accepted) or 0 (refused: the
- * peer's own connections win). */
+/* The answer to a hello: magic, then 1 (accepted), 0 (refused: the
+ * peer's own connections win) or 2 (this rank's communicator failed: a
+ * tutti_tcp_failed_t follows). */
 #define TUTTI_TCP_ACK_MAGIC 0x4b415454u /* "TTAK" */
+#define TUTTI_TCP_ACK_FAILED 2u
 typedef struct {
     uint32_t magic;
     uint32_t accept;
 } tutti_tcp_ack_t;
+
+typedef struct {
+    int32_t code;
+    uint32_t len;
+    char text[180];
+} tutti_tcp_failed_t;
 
 typedef struct tutti_tcp_sock {
     int fd;
@@ -204,6 +212,10 @@ int tutti_tcp_pc_activate(tutti_tcp_pc_t *pc);
  * failure.  hs_step: serves the listener and pending hellos. */
 tutti_result_t tutti_tcp_ready(tutti_tcp_pc_t *pc);
 void tutti_tcp_hs_step(tutti_tcp_comm_t *tc);
+/* announce_failure's part for connections not up: every hello waiting in
+ * the listen queue is answered with the failure, the listener closed (later
+ * connects are refused at once), half-made connections closed. */
+void tutti_tcp_hs_fail_all(tutti_tcp_comm_t *tc, tutti_result_t code, const char *why);
 /* a handshake event on one of pc's sockets */
 void tutti_tcp_hs_pc(tutti_tcp_pc_t *pc);
 

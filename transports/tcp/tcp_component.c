@@ -161,6 +161,7 @@ static tutti_result_t tutti_tcp_announce_failure(void *tpcomm, tutti_result_t re
     tutti_tcp_comm_t *tc = tpcomm;
     if (!tc || tc->announced) return TUTTI_SUCCESS;
     tc->announced = 1;
+    tutti_tcp_hs_fail_all(tc, result, why);
     size_t len = why ? strlen(why) : 0;
     if (len > 180) len = 180;
     for (int a = 0; a < tc->nactive; a++) {

@@ -104,8 +104,10 @@ static void tutti_tcp_hs_start(tutti_tcp_pc_t *pc)
         tutti_tcp_sockopts(fd);
         if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
             int e = errno;
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "cannot connect to rank %d at %s: %s", pc->peer,
-                              tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)), strerror(e));
+            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "cannot connect to rank %d at %s: %s%s", pc->peer,
+                              tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)), strerror(e),
+                              e == ECONNREFUSED ? " (it refused the connection: its communicator failed or was "
+                                                  "destroyed, or its process ended)" : "");
             return;
         }
         if (tutti_tcp_watch(tc, s, EPOLL_CTL_ADD) != 0) {
@@ -139,9 +141,13 @@ static void tutti_tcp_hs_sock(tutti_tcp_pc_t *pc, tutti_tcp_sock_t *s)
             }
         }
         if (e != 0) {
-            tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "cannot connect to rank %d at %s: %s%s", pc->peer,
-                              tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)), strerror(e),
-                              e == ECONNREFUSED ? " (its process ended, or destroyed the communicator)" : "");
+            if (e == ECONNREFUSED)
+                tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d at %s refused the connection: its communicator "
+                                  "failed or was destroyed, or its process ended", pc->peer,
+                                  tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)));
+            else
+                tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "cannot connect to rank %d at %s: %s", pc->peer,
+                                  tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)), strerror(e));
             return;
         }
         tutti_hello_t h;
@@ -171,6 +177,18 @@ static void tutti_tcp_hs_sock(tutti_tcp_pc_t *pc, tutti_tcp_sock_t *s)
         tutti_tcp_pc_fail(pc, TUTTI_ERR_REMOTE, "rank %d at %s %s during the connection handshake", pc->peer,
                           tutti_sockaddr_str(&tc->addrs[pc->peer], abuf, sizeof(abuf)),
                           rc < 0 ? "closed the connection" : "answered garbage");
+        return;
+    }
+    if (s->ack.accept == TUTTI_TCP_ACK_FAILED) {
+        /* the peer's communicator failed: its report follows (best effort) */
+        tutti_tcp_failed_t f;
+        memset(&f, 0, sizeof(f));
+        ssize_t n = recv(s->fd, &f, sizeof(f), MSG_DONTWAIT);
+        size_t len = n > 8 && f.len < sizeof(f.text) ? (size_t)n - 8 : 0;
+        if (len > f.len) len = f.len;
+        tutti_result_t code = n >= 4 && (tutti_result_t)f.code == TUTTI_ERR_MISMATCH ? TUTTI_ERR_MISMATCH
+                                                                                     : TUTTI_ERR_REMOTE;
+        tutti_tcp_pc_fail(pc, code, "it reported: %.*s", (int)len, f.text);
         return;
     }
     if (!s->ack.accept) {
@@ -287,6 +305,40 @@ void tutti_tcp_hs_step(tutti_tcp_comm_t *tc)
                 TUTTI_WARN(TUTTI_SUBSYS_TRANSPORT, tc->rank, "tcp: dropped an incoming connection: %s", bad);
             close(fd);
         }
+    }
+}
+
+void tutti_tcp_hs_fail_all(tutti_tcp_comm_t *tc, tutti_result_t code, const char *why)
+{
+    if (tc->listen_fd < 0) return;
+    struct {
+        tutti_tcp_ack_t a;
+        tutti_tcp_failed_t f;
+    } m;
+    memset(&m, 0, sizeof(m));
+    m.a.magic = TUTTI_TCP_ACK_MAGIC;
+    m.a.accept = TUTTI_TCP_ACK_FAILED;
+    m.f.code = (int32_t)code;
+    m.f.len = (uint32_t)snprintf(m.f.text, sizeof(m.f.text), "%s", why ? why : "");
+    if (m.f.len >= sizeof(m.f.text)) m.f.len = sizeof(m.f.text) - 1;
+    int fd;
+    while (tc->npend < TUTTI_TCP_MAX_PENDING && (fd = tutti_socket_accept(tc->listen_fd)) >= 0) {
+        memset(&tc->pend[tc->npend], 0, sizeof(tc->pend[0]));
+        tc->pend[tc->npend++].fd = fd;
+    }
+    /* a stranger gets the same words as a peer: they name no secret */
+    for (int k = 0; k < tc->npend; k++) {
+        (void)!send(tc->pend[k].fd, &m, sizeof(m.a) + 8 + m.f.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(tc->pend[k].fd);
+    }
+    tc->npend = 0;
+    close(tc->listen_fd);
+    tc->listen_fd = -1;
+    for (int a = 0; a < tc->nactive; a++) {
+        tutti_tcp_pc_t *pc = tc->active[a];
+        if (pc->state == TUTTI_TCP_PC_UP || pc->failed) continue;
+        for (int i = 0; i < pc->nsocks; i++) tutti_tcp_sock_close(&pc->socks[i]);
+        tutti_tcp_pc_fail(pc, code ? code : TUTTI_ERR_REMOTE, "this rank's communicator failed");
     }
 }
 
